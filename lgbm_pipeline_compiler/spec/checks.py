@@ -1,0 +1,120 @@
+"""Checks that span sections, run after each section validated on its own.
+
+Each check yields (location, message) so the loader can point at the offending YAML node.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterator
+
+from pydantic_core import PydanticCustomError
+
+from ..errors import Loc
+from .parameters import EXPOSABLE
+from .root import PipelineSpec
+from .types import _check_s3
+
+Problem = tuple[Loc, str]
+
+
+def _unknown_column(name: str, columns: list[str]) -> str:
+    close = difflib.get_close_matches(name, columns, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; columns are: {', '.join(columns)}"
+    return f"column {name!r} is not in data.columns{hint}"
+
+
+def check_data(spec: PipelineSpec) -> Iterator[Problem]:
+    data = spec.data
+    if not data.input.startswith("s3://") and spec.storage.read is None:
+        yield ("data", "input"), f"{data.input!r} is relative but storage.read is not set; give a full s3:// URI"
+    else:
+        try:
+            _check_s3(spec.input_uri)
+        except PydanticCustomError as err:
+            yield ("data", "input"), err.message()
+    if data.columns is None:
+        return
+    named: list[tuple[Loc, str]] = [(("data", "target_column"), data.target_column)]
+    named += [(("data", "drop_columns", i), c) for i, c in enumerate(data.drop_columns)]
+    if isinstance(data.categorical_columns, list):
+        named += [(("data", "categorical_columns", i), c) for i, c in enumerate(data.categorical_columns)]
+    for loc, name in named:
+        if name not in data.columns:
+            yield loc, _unknown_column(name, data.columns)
+
+
+def check_clarify(spec: PipelineSpec) -> Iterator[Problem]:
+    clarify = spec.clarify
+    if clarify is None:
+        return
+    if clarify.bias is None and clarify.explainability is None:
+        yield ("clarify",), "clarify needs a `bias` or an `explainability` section (or remove `clarify`)"
+    if spec.data.columns is None:
+        yield ("clarify",), "clarify needs data.columns (the input's column names, in order) for the dataset headers"
+        return
+    features = spec.data.feature_columns or []
+    if clarify.bias is None:
+        return
+    for key in ("facet_name", "group_name"):
+        name = getattr(clarify.bias, key)
+        if name is None or name in features:
+            continue
+        if name in spec.data.drop_columns:
+            yield ("clarify", "bias", key), f"column {name!r} is in data.drop_columns; the bias check needs it"
+        elif name == spec.data.target_column:
+            yield ("clarify", "bias", key), f"{name!r} is the target column, not a facet"
+        else:
+            yield ("clarify", "bias", key), _unknown_column(name, spec.data.columns)
+
+
+def check_tuning(spec: PipelineSpec) -> Iterator[Problem]:
+    for name in spec.tuning.ranges:
+        if name in spec.training.hyperparameters:
+            yield (
+                ("tuning", "ranges", name),
+                f"{name!r} is both tuned and a static training hyperparameter; remove it from one of them",
+            )
+
+
+def check_deploy(spec: PipelineSpec) -> Iterator[Problem]:
+    if spec.deploy is not None and spec.registry is None:
+        yield ("deploy",), "deploy needs a `registry` section: the Lambda deploys the registered model package"
+
+
+def check_parameters(spec: PipelineSpec) -> Iterator[Problem]:
+    seen: dict[str, str] = {}
+    for name, path in spec.parameters.items():
+        loc: Loc = ("parameters", name)
+        if path not in EXPOSABLE:
+            close = difflib.get_close_matches(path, list(EXPOSABLE), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"exposable paths: {', '.join(EXPOSABLE)}"
+            yield loc, f"{path!r} cannot be a pipeline parameter; {hint}"
+            continue
+        if path in seen:
+            yield loc, f"{path!r} is already exposed as {seen[path]!r}"
+            continue
+        seen[path] = name
+        try:
+            spec.value_at(path)
+        except AttributeError:
+            parts = path.split(".")
+            missing = next(
+                ".".join(parts[: i + 1]) for i in range(len(parts)) if _absent(spec, parts[: i + 1])
+            )
+            yield loc, f"{path!r} is exposed but `{missing}` is not in the spec"
+
+
+def _absent(spec: PipelineSpec, parts: list[str]) -> bool:
+    try:
+        return spec.value_at(".".join(parts)) is None
+    except AttributeError:
+        return True
+
+
+CHECKS = (check_data, check_clarify, check_tuning, check_deploy, check_parameters)
+
+
+def cross_check(spec: PipelineSpec) -> list[Problem]:
+    """Every cross-section problem in the spec."""
+    return [problem for check in CHECKS for problem in check(spec)]

@@ -1,0 +1,58 @@
+"""`clarify:` — the model bias check and the SHAP explainability check, with baseline handling."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Section
+from .types import ProcessingInstance, S3Uri
+
+PostTrainingMethod = Literal["DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT"]
+LabelValue = str | int | float | bool
+
+
+class Baseline(Section):
+    """How a check's result relates to the registered baseline (ClarifyCheckStep semantics)."""
+
+    skip_check: bool = False
+    register_new_baseline: bool = False
+    supplied_constraints: S3Uri | None = None
+    """S3 URI of a constraints JSON to check against instead of the latest approved model's."""
+    fail_on_violation: bool = True
+
+
+class BiasCheck(Section):
+    label_values: list[LabelValue] = Field(default_factory=lambda: [1], min_length=1)
+    """Label values that count as the favourable outcome (after preprocessing, the positive class is 1)."""
+    facet_name: str = Field(min_length=1)
+    facet_values: list[LabelValue] | None = None
+    """Values of the facet that form the sensitive group; all values when omitted."""
+    group_name: str | None = None
+    """Column that forms subgroups for the conditional metrics (CDDPL)."""
+    methods: list[PostTrainingMethod] | Literal["all"] = Field(default_factory=lambda: ["DPPL"])
+    probability_threshold: float = Field(default=0.5, gt=0, lt=1)
+    baseline: Baseline = Field(default_factory=Baseline)
+
+
+class ShapSettings(Section):
+    seed: int = 123
+    num_samples: int = Field(default=100, ge=1)
+    agg_method: Literal["mean_abs", "median", "mean_sq"] = "mean_abs"
+    save_local_shap_values: bool = False
+    num_clusters: int | None = Field(default=None, ge=1)
+    """K-means clusters for the SHAP baseline Clarify builds when none is given."""
+
+
+class ExplainabilityCheck(Section):
+    shap: ShapSettings = Field(default_factory=ShapSettings)
+    baseline: Baseline = Field(default_factory=Baseline)
+
+
+class ClarifySection(Section):
+    instance_type: ProcessingInstance = "ml.m5.xlarge"
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    bias: BiasCheck | None = None
+    explainability: ExplainabilityCheck | None = None

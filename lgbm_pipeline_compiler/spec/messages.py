@@ -1,0 +1,117 @@
+"""Pydantic errors rewritten for people: data paths, one message per error type, did-you-mean."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Finding, Loc, dotted
+from .loader import SourceDoc
+
+
+def data_loc(data: Any, loc: tuple[Any, ...], keep_last: bool = False) -> Loc:
+    """Drop the parts of a pydantic loc that are not in the data (union tags, validator names).
+
+    ``keep_last`` keeps a final key that is absent from the data (a missing or unknown key).
+    """
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and keep_last and part is loc[-1]:
+            out.append(part)  # a missing or unknown key: keep it for the path
+    return tuple(out)
+
+
+def _leaves(annotation: Any) -> list[Any]:
+    """Unwrap Annotated / Optional / Union down to the concrete annotations."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _leaves(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [leaf for arg in typing.get_args(annotation) for leaf in _leaves(arg)]
+    return [annotation]
+
+
+def _step(annotation: Any, part: str | int) -> list[Any]:
+    """Annotations reached from ``annotation`` by one path part."""
+    out: list[Any] = []
+    for leaf in _leaves(annotation):
+        origin = typing.get_origin(leaf)
+        if isinstance(leaf, type) and issubclass(leaf, BaseModel):
+            field = leaf.model_fields.get(str(part))
+            if field is not None:
+                out.append(field.annotation)
+        elif origin is dict:
+            out.append(typing.get_args(leaf)[1])
+        elif origin is list and isinstance(part, int):
+            out.append(typing.get_args(leaf)[0])
+    return out
+
+
+def allowed_keys(root: type[BaseModel], path: Loc) -> list[str]:
+    """Field names allowed at a mapping path of the spec (for did-you-mean)."""
+    annotations: list[Any] = [root]
+    for part in path:
+        annotations = [nxt for a in annotations for nxt in _step(a, part)]
+    names = {
+        name
+        for a in annotations
+        for leaf in _leaves(a)
+        if isinstance(leaf, type) and issubclass(leaf, BaseModel)
+        for name, field in leaf.model_fields.items()
+        if not field.exclude
+    }
+    return sorted(names)
+
+
+def _message(err: dict[str, Any], root: type[BaseModel], loc: Loc) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        allowed = allowed_keys(root, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+        return f"unknown key {loc[-1]!r}; {hint}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        return f"type must be one of {err['ctx']['expected_tags']} (got {err['ctx']['tag']!r})"
+    if kind == "union_tag_not_found":
+        return "missing `type`: one of 'integer', 'continuous', 'categorical'"
+    if kind == "literal_error":
+        return f"must be {err['ctx']['expected']} (got {value!r})"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} does not match the pattern {err['ctx']['pattern']}"
+    message = err["msg"]
+    if kind.startswith("value_error"):
+        message = message.removeprefix("Value error, ")
+    if not isinstance(value, (dict, list)) and kind not in _CUSTOM and "got" not in message:
+        message = f"{message} (got {value!r})"
+    return message
+
+
+_CUSTOM = {
+    "s3_uri", "role_arn", "lambda_arn", "sagemaker_name", "aws_region", "instance_type", "ratio_sum",
+    "range_order", "log_scale", "reverse_log_scale", "integer_scaling", "regex", "regex_group",
+    "parallel_jobs", "grid_ranges", "threshold_range", "columns_required", "target_dropped", "duplicate_column",
+}
+
+
+def findings_from(error: ValidationError, doc: SourceDoc, root: type[BaseModel]) -> list[Finding]:
+    """One finding per pydantic error, positioned on the YAML node it concerns."""
+    out: list[Finding] = []
+    for err in error.errors():
+        is_key = err["type"] == "extra_forbidden"
+        loc = data_loc(doc.data, err["loc"], keep_last=err["type"] in ("missing", "extra_forbidden"))
+        out.append(doc.finding(loc, dotted(loc), _message(err, root, loc), key=is_key))
+    return out

@@ -1,0 +1,24 @@
+"""`training:` — the estimator every tuning trial runs."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .base import Section
+from .types import TrainingInstance
+
+Scalar = str | int | float | bool
+
+
+class TrainingSection(Section):
+    image_uri: str | None = Field(default=None, pattern=r"^\S+/\S+(:\S+|@sha256:[0-9a-f]{64})$")
+    """Explicit training/serving image; default: the SageMaker scikit-learn container."""
+    framework_version: str = "1.2-1"
+    entry_point: str = "train.py"
+    """A path relative to the spec file, or the name of a bundled step script."""
+    instance_type: TrainingInstance = "ml.m5.xlarge"
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=1, le=28 * 24 * 3600)
+    hyperparameters: dict[str, Scalar] = Field(default_factory=dict)
+    """Static hyperparameters passed to every trial as --name value."""

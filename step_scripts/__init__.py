@@ -1,0 +1,1 @@
+"""Standalone scripts that run inside SageMaker containers (shipped as package data)."""
