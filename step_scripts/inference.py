@@ -1,0 +1,238 @@
+"""SageMaker serving handlers for the LightGBM model written by train.py.
+
+The scikit-learn serving container imports this file from ``/opt/ml/model/code`` and calls
+``model_fn`` once, then ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request.
+
+Requests: ``text/csv`` rows without header, one value per schema feature in order (missing =
+empty or ``?``), or ``application/json`` as ``{"instances": [...]}`` or a bare list, whose items
+are records (``{"Age": 39, ...}``) or lists in feature order. Responses: ``text/csv`` lines
+``probability,label`` (probability first, for Clarify) or ``application/json``
+``{"predictions": [{"probability": p, "label": 0|1}, ...]}``; label = ``probability >= threshold``.
+A malformed request raises ``InferenceError`` (a ValueError with ``status_code`` 400/406/415).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+CSV = "text/csv"
+JSON = "application/json"
+MISSING_TOKENS = ("", "?")
+
+
+class InferenceError(ValueError):
+    """A client error: bad request body (400), unacceptable accept type (406), bad content type (415)."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass
+class Model:
+    booster: lgb.Booster
+    schema: dict
+    threshold: float
+
+
+@dataclass
+class Batch:
+    """Parsed request rows: ``columns`` is None when values are positional (feature order)."""
+
+    rows: list[list[Any]]
+    columns: list[str] | None = None
+
+
+@dataclass
+class Prediction:
+    probabilities: np.ndarray
+    labels: np.ndarray
+
+
+def model_fn(model_dir: str) -> Model:
+    """Load model.txt, schema.json and metadata.json (threshold) from the model dir."""
+    root = Path(model_dir)
+    booster = lgb.Booster(model_file=str(root / "model.txt"))
+    schema = json.loads((root / "schema.json").read_text())
+    metadata = json.loads((root / "metadata.json").read_text())
+    return Model(booster=booster, schema=schema, threshold=float(metadata["threshold"]))
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _text(body: str | bytes | bytearray) -> str:
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InferenceError("request body is not valid UTF-8") from None
+    if not isinstance(body, str):
+        raise InferenceError(f"request body must be text or bytes, got {type(body).__name__}")
+    if not body.strip():
+        raise InferenceError("request body is empty")
+    return body
+
+
+def _value(value: Any, where: str) -> Any:
+    """Normalise one request value: strings stripped, empty/``?``/null -> None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return None if value in MISSING_TOKENS else value
+    if isinstance(value, (int, float)):
+        return value
+    raise InferenceError(
+        f"{where}: unsupported value {json.dumps(value)[:40]} (expected number, string or null)"
+    )
+
+
+def parse_csv(text: str) -> Batch:
+    """CSV rows without header; every row must have the same number of fields."""
+    try:
+        rows = [
+            row for row in csv.reader(io.StringIO(text)) if row and not (len(row) == 1 and not row[0].strip())
+        ]
+    except csv.Error as exc:
+        raise InferenceError(f"cannot parse CSV: {exc}") from None
+    if not rows:
+        raise InferenceError("request body has no CSV rows")
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(rows[0]):
+            raise InferenceError(f"CSV row {number} has {len(row)} fields but row 1 has {len(rows[0])}")
+    return Batch(rows=[[_value(v, f"row {i}") for v in row] for i, row in enumerate(rows, start=1)])
+
+
+def parse_json(text: str) -> Batch:
+    """``{"instances": [...]}`` or a list; items all records (dicts) or all lists."""
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise InferenceError(f"cannot parse JSON: {exc}") from None
+    instances = payload.get("instances") if isinstance(payload, dict) else payload
+    if not isinstance(instances, list):
+        raise InferenceError('JSON body must be {"instances": [...]} or a list of instances')
+    if not instances:
+        raise InferenceError("JSON body has no instances")
+    if all(isinstance(item, dict) for item in instances):
+        columns = list(dict.fromkeys(key for item in instances for key in item))
+        rows = [
+            [_value(item.get(c), f"instance {i}, '{c}'") for c in columns]
+            for i, item in enumerate(instances, 1)
+        ]
+        present = [[c in item for c in columns] for item in instances]
+        for i, flags in enumerate(present, start=1):
+            if not all(flags):
+                absent = [c for c, ok in zip(columns, flags) if not ok]
+                raise InferenceError(
+                    f"instance {i} is missing key(s) {absent} (use null for a missing value)"
+                )
+        return Batch(rows=rows, columns=columns)
+    if all(isinstance(item, list) for item in instances):
+        for i, item in enumerate(instances, start=1):
+            if len(item) != len(instances[0]):
+                raise InferenceError(
+                    f"instance {i} has {len(item)} values but instance 1 has {len(instances[0])}"
+                )
+        return Batch(rows=[[_value(v, f"instance {i}") for v in item] for i, item in enumerate(instances, 1)])
+    raise InferenceError("JSON instances must be all objects (records) or all lists")
+
+
+def input_fn(request_body: str | bytes, content_type: str) -> Batch:
+    """Parse a request body into a Batch; raises InferenceError (400/415) when malformed."""
+    media = _media_type(content_type)
+    if media not in (CSV, JSON):
+        raise InferenceError(f"unsupported content type '{content_type}'; use {CSV} or {JSON}", 415)
+    text = _text(request_body)
+    return parse_csv(text) if media == CSV else parse_json(text)
+
+
+def to_frame(batch: Batch, schema: dict) -> pd.DataFrame:
+    """Align a Batch with the schema's features (positional rows must have exactly one value per feature)."""
+    features = list(schema["features"])
+    if batch.columns is None:
+        width = len(batch.rows[0])
+        if width != len(features):
+            hint = " (drop the target column)" if width == len(features) + 1 else ""
+            raise InferenceError(
+                f"expected {len(features)} values per row [{', '.join(features)}], got {width}{hint}"
+            )
+        return pd.DataFrame(batch.rows, columns=features, dtype=object)
+    missing = [name for name in features if name not in batch.columns]
+    if missing:
+        raise InferenceError(f"instances are missing feature(s) {missing}")
+    return pd.DataFrame(batch.rows, columns=batch.columns, dtype=object)[features]
+
+
+def _category(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_model_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
+    """Features as in training: categoricals with the schema levels (unseen -> NaN), numerics float."""
+    out = {}
+    for name in schema["features"]:
+        column = frame[name]
+        levels = schema["categorical"].get(name)
+        if levels is not None:
+            out[name] = pd.Categorical([_category(v) for v in column], categories=levels)
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = numbers.isna() & column.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InferenceError(
+                f"row {row + 1}: feature '{name}' is not a number: {str(column.iloc[row])[:40]!r}"
+            )
+        out[name] = numbers.astype("float64")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def predict_proba(model: Model, frame: pd.DataFrame) -> np.ndarray:
+    """Probability of the positive class for each row of a frame holding the schema's features."""
+    return np.asarray(model.booster.predict(to_model_frame(frame, model.schema)), dtype="float64")
+
+
+def predict_fn(data: Batch, model: Model) -> Prediction:
+    probabilities = predict_proba(model, to_frame(data, model.schema))
+    return Prediction(probabilities=probabilities, labels=(probabilities >= model.threshold).astype("int64"))
+
+
+def _accept_type(accept: str | None) -> str:
+    for part in (accept or "").split(","):
+        media = _media_type(part)
+        if media in (CSV, JSON):
+            return media
+        if media in ("", "*/*", "application/*"):
+            return JSON
+    raise InferenceError(f"unsupported accept type '{accept}'; use {CSV} or {JSON}", 406)
+
+
+def output_fn(prediction: Prediction, accept: str | None) -> tuple[str, str]:
+    """Serialise predictions; returns (body, content type) as the serving container expects."""
+    media = _accept_type(accept)
+    pairs = [(float(p), int(label)) for p, label in zip(prediction.probabilities, prediction.labels)]
+    if media == CSV:
+        return "".join(f"{p!r},{label}\n" for p, label in pairs), CSV
+    return json.dumps({"predictions": [{"probability": p, "label": label} for p, label in pairs]}), JSON
+
+
+def handle(body: str | bytes, content_type: str, accept: str, model: Model) -> tuple[str, str]:
+    """input_fn -> predict_fn -> output_fn, for local use and tests."""
+    return output_fn(predict_fn(input_fn(body, content_type), model), accept)

@@ -1,0 +1,333 @@
+"""Clean a census-style CSV and split it into train/validation/test for LightGBM.
+
+Runs in a SageMaker SKLearnProcessor (pandas + scikit-learn only) or on a laptop.
+Categorical columns stay as strings (no one-hot) so that SageMaker Clarify can use
+the original facet columns (e.g. ``Sex``). Outputs, under ``--output-dir``::
+
+    train/train.csv, validation/validation.csv, test/test.csv   header, target first (0/1)
+    {train,validation,test}/schema.json                           features, levels, mapping
+    clarify/clarify.csv                                           test split, no header
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+PROG = "preprocessing"
+MISSING_TOKENS = ("?", "")
+INPUT_SUFFIXES = (".csv", ".gz")
+SPLITS = ("train", "validation", "test")
+
+
+class InputError(Exception):
+    """Bad arguments or bad data: reported as one line on stderr, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_list(text: str | None) -> list[str]:
+    """Split a comma-separated option into stripped, non-empty names."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def parse_bool(text: str) -> bool:
+    """Parse ``true``/``false`` (also yes/no, 1/0), case-insensitively."""
+    value = text.strip().strip('"').lower()
+    if value in ("true", "yes", "1"):
+        return True
+    if value in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=__doc__.splitlines()[0], allow_abbrev=False)
+    p.add_argument("--input-dir", default="/opt/ml/processing/input/data")
+    p.add_argument("--output-dir", default="/opt/ml/processing/output")
+    p.add_argument("--target-column", required=True)
+    p.add_argument("--positive-class", required=True)
+    p.add_argument("--categorical-columns", default="auto")
+    p.add_argument("--drop-columns", default="")
+    p.add_argument("--column-names", default="")
+    p.add_argument("--train-ratio", type=float, default=0.7)
+    p.add_argument("--validation-ratio", type=float, default=0.15)
+    p.add_argument("--test-ratio", type=float, default=0.15)
+    p.add_argument("--stratify", type=parse_bool, default=True)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--facet-columns", default="")
+    return p
+
+
+def check_ratios(ratios: Sequence[float]) -> None:
+    """Each ratio must be in (0, 1) and together they must sum to 1 (within 1e-6)."""
+    if any(not (0.0 < r < 1.0) for r in ratios):
+        raise InputError(f"train/validation/test ratios must each be between 0 and 1, got {list(ratios)}")
+    if abs(sum(ratios) - 1.0) > 1e-6:
+        shown = " + ".join(f"{r:g}" for r in ratios)
+        raise InputError(f"train/validation/test ratios must sum to 1, got {shown} = {sum(ratios):g}")
+
+
+def split_counts(n_rows: int, ratios: Sequence[float]) -> list[int]:
+    """Row counts per split: each within 1 of ``n_rows * ratio`` (largest remainder), summing to n_rows."""
+    total = float(sum(ratios))
+    exact = [n_rows * r / total for r in ratios]
+    counts = [int(math.floor(x)) for x in exact]
+    short = max(0, n_rows - sum(counts))
+    by_remainder = sorted(range(len(exact)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in by_remainder[:short]:
+        counts[i] += 1
+    return counts
+
+
+def list_input_files(path: Path) -> list[Path]:
+    """A single file, or every ``*.csv`` / ``*.gz`` file in a directory sorted by name."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise InputError(f"input path '{path}' does not exist")
+    files = sorted(f for f in path.iterdir() if f.is_file() and f.name.endswith(INPUT_SUFFIXES))
+    if not files:
+        raise InputError(f"no *.csv or *.gz files in input directory '{path}'")
+    return files
+
+
+def read_raw(path: Path, column_names: Sequence[str]) -> pd.DataFrame:
+    """Read one CSV (optionally gzip'd) with every value as a string, nothing parsed as NA."""
+    header = None if column_names else 0
+    try:
+        frame = pd.read_csv(
+            path, header=header, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"input file '{path.name}' is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read input file '{path.name}': {reason}") from None
+    if column_names:
+        if frame.shape[1] != len(column_names):
+            raise InputError(
+                f"input file '{path.name}' has {frame.shape[1]} columns "
+                f"but --column-names lists {len(column_names)}"
+            )
+        frame.columns = list(column_names)
+    else:
+        frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def read_inputs(files: Sequence[Path], column_names: Sequence[str]) -> pd.DataFrame:
+    """Read and concatenate input files, which must all have the same columns."""
+    if len(set(column_names)) != len(column_names):
+        raise InputError("--column-names contains duplicate names")
+    frames = [read_raw(f, column_names) for f in files]
+    first = list(frames[0].columns)
+    for f, frame in zip(files, frames):
+        if list(frame.columns) != first:
+            raise InputError(f"input file '{f.name}' has columns {list(frame.columns)}, expected {first}")
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frame) == 0:
+        raise InputError(f"input has a header but no data rows ({', '.join(f.name for f in files)})")
+    return frame
+
+
+def clean_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Strip whitespace from every value; ``?`` and empty become missing (None)."""
+    out = {}
+    for col in frame.columns:
+        # Strip each distinct value once: far faster than .str.strip() on object columns.
+        codes, uniques = pd.factorize(frame[col])
+        tokens = [str(u).strip() for u in uniques]
+        cleaned = np.array([None if t in MISSING_TOKENS else t for t in tokens] + [None], dtype=object)
+        out[col] = cleaned[codes]  # code -1 (already missing) picks the trailing None
+    return pd.DataFrame(out, index=frame.index)
+
+
+def numeric_or_none(values: pd.Series) -> pd.Series | None:
+    """The column as numbers if every non-missing value parses as a number, else None."""
+    present = values.dropna()
+    if pd.to_numeric(present.head(200), errors="coerce").isna().any():
+        return None  # cheap early exit: one unparseable value decides it
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers if int(numbers.notna().sum()) == int(values.notna().sum()) else None
+
+
+def encode_target(values: pd.Series, target: str, positive: str) -> tuple[pd.Series, dict[str, int]]:
+    """Map the positive class to 1 and the single other label to 0."""
+    labels = sorted(str(v) for v in values.dropna().unique())
+    if positive not in labels:
+        raise InputError(
+            f"positive class '{positive}' not found in target column '{target}' (labels: {labels[:10]})"
+        )
+    others = [label for label in labels if label != positive]
+    if len(others) > 1:
+        shown = others[:10] + (["..."] if len(others) > 10 else [])
+        raise InputError(
+            f"unexpected target labels {shown} in '{target}': "
+            f"expected '{positive}' and exactly one other label"
+        )
+    if not others:
+        raise InputError(f"target column '{target}' has only one label '{positive}'; need two classes")
+    mapping = {others[0]: 0, positive: 1}
+    return (values == positive).astype("int64"), mapping
+
+
+def choose_features(
+    columns: Sequence[str], target: str, drop: Sequence[str], facets: Sequence[str], categorical: str
+) -> tuple[list[str], list[str] | None]:
+    """Validate column options; return feature names and the explicit categorical list (None = auto)."""
+    shown = ", ".join(columns)
+    if target not in columns:
+        raise InputError(f"target column '{target}' not in input columns [{shown}]")
+    for name in drop:
+        if name not in columns:
+            raise InputError(f"drop column '{name}' not in input columns [{shown}]")
+        if name == target:
+            raise InputError(f"cannot drop the target column '{target}'")
+    for name in facets:
+        if name not in columns:
+            raise InputError(f"facet column '{name}' not in input columns [{shown}]")
+        if name in drop:
+            raise InputError(f"facet column '{name}' is also in --drop-columns; the bias check needs it")
+        if name == target:
+            raise InputError(f"facet column '{name}' is the target column")
+    features = [c for c in columns if c != target and c not in drop]
+    if not features:
+        raise InputError("no feature columns left after dropping columns")
+    if categorical.strip().lower() == "auto":
+        return features, None
+    explicit = parse_list(categorical)
+    for name in explicit:
+        if name not in features:
+            raise InputError(f"categorical column '{name}' is not a feature column [{', '.join(features)}]")
+    return features, explicit
+
+
+def prepare(
+    raw: pd.DataFrame,
+    target: str,
+    positive: str,
+    drop: Sequence[str] = (),
+    facets: Sequence[str] = (),
+    categorical: str = "auto",
+) -> tuple[pd.DataFrame, dict]:
+    """Clean the raw frame; return (frame with target first as 0/1, schema dict)."""
+    features, explicit = choose_features(list(raw.columns), target, drop, facets, categorical)
+    clean = clean_strings(raw[[target, *features]])
+    clean = clean[clean[target].notna()]
+    if len(clean) == 0:
+        raise InputError(f"target column '{target}' has no values")
+    label, mapping = encode_target(clean[target], target, positive.strip())
+    columns = {target: label}
+    levels: dict[str, list[str]] = {}
+    numeric: list[str] = []
+    for name in features:
+        values = clean[name]
+        numbers = None if explicit is not None and name in explicit else numeric_or_none(values)
+        if numbers is not None and pd.api.types.is_numeric_dtype(numbers):
+            columns[name] = numbers
+            numeric.append(name)
+            continue
+        if explicit is not None and name not in explicit:
+            example = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()].iloc[0]
+            raise InputError(
+                f"column '{name}' has non-numeric value '{example}' but is not in --categorical-columns"
+            )
+        columns[name] = values
+        levels[name] = sorted(str(v) for v in values.dropna().unique())
+    frame = pd.DataFrame(columns, index=clean.index).reset_index(drop=True)
+    schema = {
+        "target": target,
+        "positive_class": positive.strip(),
+        "label_mapping": mapping,
+        "features": list(features),
+        "categorical": levels,
+        "numeric": numeric,
+    }
+    return frame, schema
+
+
+def split_frame(
+    frame: pd.DataFrame, label: str, ratios: Sequence[float], stratify: bool, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Seeded (optionally stratified) train/validation/test split with exact row counts."""
+    n_train, n_val, n_test = split_counts(len(frame), ratios)
+    if min(n_train, n_val, n_test) < 1:
+        raise InputError(f"{len(frame)} rows are too few to split with ratios {list(ratios)}")
+    index = np.arange(len(frame))
+    y = frame[label].to_numpy()
+    try:
+        rest, test = train_test_split(
+            index, test_size=n_test, random_state=seed, stratify=y if stratify else None
+        )
+        train, val = train_test_split(
+            rest, test_size=n_val, random_state=seed, stratify=y[rest] if stratify else None
+        )
+    except ValueError as exc:
+        raise InputError(f"cannot split {len(frame)} rows (stratify={stratify}): {exc}") from None
+    return frame.iloc[train], frame.iloc[val], frame.iloc[test]
+
+
+def write_outputs(out: Path, parts: dict[str, pd.DataFrame], schema: dict) -> None:
+    """Write the split CSVs, schema copies and the header-less Clarify copy of the test split."""
+    text = json.dumps(schema, indent=2) + "\n"
+    for name, part in parts.items():
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        part.to_csv(folder / f"{name}.csv", index=False)
+        (folder / "schema.json").write_text(text)
+    (out / "clarify").mkdir(parents=True, exist_ok=True)
+    parts["test"].to_csv(out / "clarify" / "clarify.csv", index=False, header=False)
+
+
+def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
+    """Read, clean, split and write; return the split frames."""
+    ratios = (args.train_ratio, args.validation_ratio, args.test_ratio)
+    check_ratios(ratios)
+    if not args.positive_class.strip():
+        raise InputError("--positive-class must not be empty")
+    files = list_input_files(Path(args.input_dir))
+    raw = read_inputs(files, parse_list(args.column_names))
+    target = args.target_column.strip()
+    frame, schema = prepare(
+        raw,
+        target,
+        args.positive_class,
+        drop=parse_list(args.drop_columns),
+        facets=parse_list(args.facet_columns),
+        categorical=args.categorical_columns,
+    )
+    train, val, test = split_frame(frame, target, ratios, args.stratify, args.seed)
+    parts = {"train": train, "validation": val, "test": test}
+    write_outputs(Path(args.output_dir), parts, schema)
+    print(f"{PROG}: read {len(raw)} rows from {len(files)} file(s); kept {len(frame)} with a target")
+    for name, part in parts.items():
+        print(f"{PROG}: {name}: {len(part)} rows, positive rate {part[target].mean():.4f}")
+    print(f"{PROG}: categorical: {sorted(schema['categorical'])}")
+    return parts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except InputError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
