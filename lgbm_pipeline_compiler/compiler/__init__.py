@@ -1,0 +1,61 @@
+"""The only package that imports the SageMaker SDK: spec sections → SDK step objects → definition.
+
+Imports of the SDK happen inside functions, under :func:`quiet_sdk`, so importing
+``lgbm_pipeline_compiler`` (and running `validate`) never pays for or hears from the SDK.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from ..spec.root import PipelineSpec
+from .artifacts import Artifact, ArtifactStore
+from .offline import quiet_sdk
+
+__all__ = ["Compiled", "build_pipeline", "compile_definition"]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled pipeline: the definition (plain data) and the artifacts it references by S3 URI."""
+
+    definition: dict[str, Any]
+    artifacts: dict[str, Artifact]
+
+
+def build_pipeline(spec: PipelineSpec):  # noqa: ANN201 - sagemaker.workflow.pipeline.Pipeline
+    """The SDK Pipeline for a spec (users may add steps before compiling it themselves)."""
+    with quiet_sdk():
+        from .pipeline import build
+
+        return build(spec).pipeline
+
+
+def _replace_strings(node: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _replace_strings(v, mapping) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace_strings(v, mapping) for v in node]
+    if isinstance(node, str):
+        return mapping.get(node, node)
+    return node
+
+
+def compile_definition(spec: PipelineSpec) -> Compiled:
+    """Build and serialise the pipeline offline; move SDK uploads to content-addressed keys."""
+    with quiet_sdk():
+        from .pipeline import build
+
+        built = build(spec)
+        definition = json.loads(built.pipeline.definition())
+    store: ArtifactStore = built.artifacts
+    moved = {
+        uri: store.add(PurePosixPath(uri).name, data) for uri, data in sorted(built.captured_uploads.items())
+    }
+    definition = _replace_strings(definition, moved)
+    text = json.dumps(definition)
+    referenced = {uri: a for uri, a in sorted(store.by_uri.items()) if uri in text}
+    return Compiled(definition=definition, artifacts=referenced)

@@ -5,8 +5,8 @@ Nothing here imports the SageMaker SDK, so `lgbm-pipeline validate` stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from pydantic import ValidationError
 
@@ -22,7 +22,9 @@ __all__ = ["PipelineSpec", "load_spec", "spec_from_document"]
 def spec_from_document(doc: SourceDoc, source_dir: str | Path = ".") -> PipelineSpec:
     """Validate parsed data (staged: sections, then cross-section checks); raise all findings."""
     if not isinstance(doc.data, dict):
-        raise SpecError([doc.finding((), "", "the spec must be a mapping of sections (pipeline:, data:, ...)")])
+        raise SpecError(
+            [doc.finding((), "", "the spec must be a mapping of sections (pipeline:, data:, ...)")]
+        )
     try:
         spec = PipelineSpec.model_validate(doc.data)
     except ValidationError as err:

@@ -6,7 +6,7 @@ Each check yields (location, message) so the loader can point at the offending Y
 from __future__ import annotations
 
 import difflib
-from typing import Iterator
+from collections.abc import Iterator
 
 from pydantic_core import PydanticCustomError
 
@@ -27,7 +27,10 @@ def _unknown_column(name: str, columns: list[str]) -> str:
 def check_data(spec: PipelineSpec) -> Iterator[Problem]:
     data = spec.data
     if not data.input.startswith("s3://") and spec.storage.read is None:
-        yield ("data", "input"), f"{data.input!r} is relative but storage.read is not set; give a full s3:// URI"
+        yield (
+            ("data", "input"),
+            f"{data.input!r} is relative but storage.read is not set; give a full s3:// URI",
+        )
     else:
         try:
             _check_s3(spec.input_uri)
@@ -51,7 +54,10 @@ def check_clarify(spec: PipelineSpec) -> Iterator[Problem]:
     if clarify.bias is None and clarify.explainability is None:
         yield ("clarify",), "clarify needs a `bias` or an `explainability` section (or remove `clarify`)"
     if spec.data.columns is None:
-        yield ("clarify",), "clarify needs data.columns (the input's column names, in order) for the dataset headers"
+        yield (
+            ("clarify",),
+            "clarify needs data.columns (the input's column names, in order) for the dataset headers",
+        )
         return
     features = spec.data.feature_columns or []
     if clarify.bias is None:
@@ -61,7 +67,10 @@ def check_clarify(spec: PipelineSpec) -> Iterator[Problem]:
         if name is None or name in features:
             continue
         if name in spec.data.drop_columns:
-            yield ("clarify", "bias", key), f"column {name!r} is in data.drop_columns; the bias check needs it"
+            yield (
+                ("clarify", "bias", key),
+                f"column {name!r} is in data.drop_columns; the bias check needs it",
+            )
         elif name == spec.data.target_column:
             yield ("clarify", "bias", key), f"{name!r} is the target column, not a facet"
         else:
@@ -79,7 +88,10 @@ def check_tuning(spec: PipelineSpec) -> Iterator[Problem]:
 
 def check_deploy(spec: PipelineSpec) -> Iterator[Problem]:
     if spec.deploy is not None and spec.registry is None:
-        yield ("deploy",), "deploy needs a `registry` section: the Lambda deploys the registered model package"
+        yield (
+            ("deploy",),
+            "deploy needs a `registry` section: the Lambda deploys the registered model package",
+        )
 
 
 def check_parameters(spec: PipelineSpec) -> Iterator[Problem]:

@@ -16,7 +16,7 @@ class SplitRatios(Section):
     test: float = Field(gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _sum_to_one(self) -> "SplitRatios":
+    def _sum_to_one(self) -> SplitRatios:
         total = self.train + self.validation + self.test
         if abs(total - 1.0) > 1e-9:
             raise PydanticCustomError(
@@ -49,11 +49,13 @@ class DataSection(Section):
         if value is not None:
             seen = [c for i, c in enumerate(value) if c in value[:i]]
             if seen:
-                raise PydanticCustomError("duplicate_column", "column '{name}' is listed twice", {"name": seen[0]})
+                raise PydanticCustomError(
+                    "duplicate_column", "column '{name}' is listed twice", {"name": seen[0]}
+                )
         return value
 
     @model_validator(mode="after")
-    def _columns_known(self) -> "DataSection":
+    def _columns_known(self) -> DataSection:
         if not self.header and not self.columns:
             raise PydanticCustomError(
                 "columns_required", "a CSV without a header needs `columns` (the column names in file order)"

@@ -16,4 +16,3 @@ class DeploySection(Section):
     """Prefix of the endpoint config names (one per model version); default: the endpoint name."""
     instance_type: InferenceInstance = "ml.m5.large"
     instance_count: int = Field(default=1, ge=1, le=100)
-    timeout_seconds: int = Field(default=600, ge=1, le=900)

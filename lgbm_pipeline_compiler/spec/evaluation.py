@@ -19,5 +19,7 @@ class EvaluationSection(Section):
     """A path relative to the spec file, or the name of a bundled step script."""
     image_uri: str | None = Field(default=None, pattern=r"^\S+/\S+(:\S+|@sha256:[0-9a-f]{64})$")
     """Image with LightGBM preinstalled; default: the training image, installing step_scripts/requirements.txt."""
-    metrics: list[Metric] = Field(default_factory=lambda: ["f1", "precision", "recall", "accuracy", "roc_auc"])
+    metrics: list[Metric] = Field(
+        default_factory=lambda: ["f1", "precision", "recall", "accuracy", "roc_auc"]
+    )
     """Metrics written to the evaluation report (and registered as model quality)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from .base import Section
@@ -22,21 +22,25 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
 
 class QualityGateSection(Section):
     metric: Metric = "f1"
-    comparison: Literal[
-        "GreaterThanOrEqualTo", "GreaterThan", "LessThan", "LessThanOrEqualTo", "Equals"
-    ] = "GreaterThanOrEqualTo"
+    comparison: Literal["GreaterThanOrEqualTo", "GreaterThan", "LessThan", "LessThanOrEqualTo", "Equals"] = (
+        "GreaterThanOrEqualTo"
+    )
     threshold: float
 
-    @model_validator(mode="after")
-    def _in_range(self) -> "QualityGateSection":
-        lo, hi = METRIC_RANGES[self.metric]
-        if not lo <= self.threshold <= hi:
+    @field_validator("threshold")
+    @classmethod
+    def _in_range(cls, threshold: float, info: ValidationInfo) -> float:
+        metric = info.data.get("metric")
+        if metric is None:
+            return threshold
+        lo, hi = METRIC_RANGES[metric]
+        if not lo <= threshold <= hi:
             raise PydanticCustomError(
                 "threshold_range",
                 "threshold {t} is outside the range of {metric} [{lo}, {hi}]",
-                {"t": self.threshold, "metric": self.metric, "lo": lo, "hi": hi},
+                {"t": threshold, "metric": metric, "lo": lo, "hi": hi},
             )
-        return self
+        return threshold
 
     @property
     def json_path(self) -> str:

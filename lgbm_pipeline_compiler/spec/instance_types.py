@@ -6,7 +6,7 @@ The model is loaded lazily and only once, so `validate` pays for it only when a 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 # job kind → botocore shape whose enum lists the valid instance types
 SHAPES = {
@@ -17,7 +17,7 @@ SHAPES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _enums() -> dict[str, frozenset[str]]:
     from botocore.loaders import Loader
 

@@ -8,9 +8,10 @@ memory.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jinja2
 import yaml
@@ -57,9 +58,7 @@ class SourceDoc:
 
 def render_template(text: str, file: str, variables: Mapping[str, str] | None) -> str:
     """Render spec text with Jinja2 in a sandbox; undefined variables are errors."""
-    env = SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
-    )
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     try:
         return env.from_string(text).render(**dict(variables or {}))
     except jinja2.TemplateSyntaxError as err:
@@ -153,12 +152,22 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 self.findings.append(
-                    Finding(self.doc.file, *self._mark(key_node), _dotted(loc), "YAML merge keys (<<) are not supported")
+                    Finding(
+                        self.doc.file,
+                        *self._mark(key_node),
+                        _dotted(loc),
+                        "YAML merge keys (<<) are not supported",
+                    )
                 )
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
                 self.findings.append(
-                    Finding(self.doc.file, *self._mark(key_node), _dotted(loc), "mapping keys must be plain strings")
+                    Finding(
+                        self.doc.file,
+                        *self._mark(key_node),
+                        _dotted(loc),
+                        "mapping keys must be plain strings",
+                    )
                 )
                 continue
             key = str(self._scalars.construct_object(key_node))

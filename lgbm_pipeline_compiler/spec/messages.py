@@ -21,10 +21,13 @@ def data_loc(data: Any, loc: tuple[Any, ...], keep_last: bool = False) -> Loc:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and 0 <= part < len(node)
+        ):
             out.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and keep_last and part is loc[-1]:
@@ -101,9 +104,25 @@ def _message(err: dict[str, Any], root: type[BaseModel], loc: Loc) -> str:
 
 
 _CUSTOM = {
-    "s3_uri", "role_arn", "lambda_arn", "sagemaker_name", "aws_region", "instance_type", "ratio_sum",
-    "range_order", "log_scale", "reverse_log_scale", "integer_scaling", "regex", "regex_group",
-    "parallel_jobs", "grid_ranges", "threshold_range", "columns_required", "target_dropped", "duplicate_column",
+    "s3_uri",
+    "role_arn",
+    "lambda_arn",
+    "sagemaker_name",
+    "aws_region",
+    "instance_type",
+    "ratio_sum",
+    "range_order",
+    "log_scale",
+    "reverse_log_scale",
+    "integer_scaling",
+    "regex",
+    "regex_group",
+    "parallel_jobs",
+    "grid_ranges",
+    "threshold_range",
+    "columns_required",
+    "target_dropped",
+    "duplicate_column",
 }
 
 

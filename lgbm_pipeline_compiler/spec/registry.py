@@ -17,6 +17,10 @@ class RegistrySection(Section):
     approval_status: ApprovalStatus = "PendingManualApproval"
     content_types: list[str] = Field(default_factory=lambda: ["text/csv", "application/json"], min_length=1)
     response_types: list[str] = Field(default_factory=lambda: ["text/csv", "application/json"], min_length=1)
-    inference_instances: list[InferenceInstance] = Field(default_factory=lambda: ["ml.m5.large"], min_length=1)
-    transform_instances: list[TransformInstance] = Field(default_factory=lambda: ["ml.m5.large"], min_length=1)
+    inference_instances: list[InferenceInstance] = Field(
+        default_factory=lambda: ["ml.m5.large"], min_length=1
+    )
+    transform_instances: list[TransformInstance] = Field(
+        default_factory=lambda: ["ml.m5.large"], min_length=1
+    )
     description: str = ""

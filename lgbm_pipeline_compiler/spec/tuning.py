@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .base import Section
@@ -16,22 +16,37 @@ Scaling = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 class _NumericRange(Section):
     scaling: Scaling = "Auto"
 
-    @model_validator(mode="after")
-    def _bounds(self) -> "_NumericRange":
-        lo, hi = self.min, self.max  # type: ignore[attr-defined]
-        if lo > hi:
-            raise PydanticCustomError("range_order", "min ({lo}) is greater than max ({hi}); swap them", {"lo": lo, "hi": hi})
-        if self.scaling == "Logarithmic" and lo <= 0:
+    @field_validator("min", check_fields=False)
+    @classmethod
+    def _min_fits_scaling(cls, lo: float, info: ValidationInfo) -> float:
+        scaling = info.data.get("scaling")
+        if scaling == "Logarithmic" and lo <= 0:
             raise PydanticCustomError(
-                "log_scale", "Logarithmic scaling needs min > 0 (got {lo}); raise min or use Linear", {"lo": lo}
+                "log_scale",
+                "Logarithmic scaling needs min > 0 (got {lo}); raise min or use Linear",
+                {"lo": lo},
             )
-        if self.scaling == "ReverseLogarithmic" and not (0 <= lo and hi < 1):
+        if scaling == "ReverseLogarithmic" and lo < 0:
+            raise PydanticCustomError(
+                "reverse_log_scale", "ReverseLogarithmic scaling needs min >= 0 (got {lo})", {"lo": lo}
+            )
+        return lo
+
+    @field_validator("max", check_fields=False)
+    @classmethod
+    def _max_fits(cls, hi: float, info: ValidationInfo) -> float:
+        lo = info.data.get("min")
+        if lo is not None and lo > hi:
+            raise PydanticCustomError(
+                "range_order", "max ({hi}) is less than min ({lo}); swap them", {"lo": lo, "hi": hi}
+            )
+        if info.data.get("scaling") == "ReverseLogarithmic" and hi >= 1:
             raise PydanticCustomError(
                 "reverse_log_scale",
-                "ReverseLogarithmic scaling needs 0 <= min <= max < 1 (got {lo}..{hi}); use Linear",
-                {"lo": lo, "hi": hi},
+                "ReverseLogarithmic scaling needs max < 1 (got {hi}); use Linear",
+                {"hi": hi},
             )
-        return self
+        return hi
 
 
 class IntegerRange(_NumericRange):
@@ -43,7 +58,9 @@ class IntegerRange(_NumericRange):
     @classmethod
     def _no_reverse_log(cls, value: str) -> str:
         if value == "ReverseLogarithmic":
-            raise PydanticCustomError("integer_scaling", "ReverseLogarithmic scaling is only for continuous ranges")
+            raise PydanticCustomError(
+                "integer_scaling", "ReverseLogarithmic scaling is only for continuous ranges"
+            )
         return value
 
 
@@ -74,10 +91,13 @@ class Objective(Section):
         try:
             groups = re.compile(value).groups
         except re.error as err:
-            raise PydanticCustomError("regex", "invalid regular expression: {err}", {"err": str(err)}) from None
+            raise PydanticCustomError(
+                "regex", "invalid regular expression: {err}", {"err": str(err)}
+            ) from None
         if groups < 1:
             raise PydanticCustomError(
-                "regex_group", "the regex needs a capture group around the number, e.g. 'validation-f1: ([0-9.]+)'"
+                "regex_group",
+                "the regex needs a capture group around the number, e.g. 'validation-f1: ([0-9.]+)'",
             )
         return value
 
@@ -90,18 +110,26 @@ class TuningSection(Section):
     ranges: dict[str, Range] = Field(min_length=1)
     early_stopping: Literal["Off", "Auto"] = "Off"
 
-    @model_validator(mode="after")
-    def _budget(self) -> "TuningSection":
-        if self.max_parallel_jobs > self.max_jobs:
+    @field_validator("max_parallel_jobs")
+    @classmethod
+    def _within_budget(cls, parallel: int, info: ValidationInfo) -> int:
+        total = info.data.get("max_jobs")
+        if total is not None and parallel > total:
             raise PydanticCustomError(
                 "parallel_jobs",
                 "max_parallel_jobs ({p}) is greater than max_jobs ({m}); lower it to at most {m}",
-                {"p": self.max_parallel_jobs, "m": self.max_jobs},
+                {"p": parallel, "m": total},
             )
+        return parallel
+
+    @model_validator(mode="after")
+    def _grid(self) -> TuningSection:
         if self.strategy == "Grid":
             numeric = [n for n, r in self.ranges.items() if not isinstance(r, CategoricalRange)]
             if numeric:
                 raise PydanticCustomError(
-                    "grid_ranges", "Grid search takes only categorical ranges; {names} are numeric", {"names": ", ".join(numeric)}
+                    "grid_ranges",
+                    "Grid search takes only categorical ranges; {names} are numeric",
+                    {"names": ", ".join(numeric)},
                 )
         return self

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -25,7 +26,8 @@ def _matcher(pattern: re.Pattern[str], kind: str, example: str) -> Callable[[str
     def check(value: str) -> str:
         if not pattern.match(value):
             raise PydanticCustomError(
-                kind, "'{value}' is not a valid {what}; expected something like {example}",
+                kind,
+                "'{value}' is not a valid {what}; expected something like {example}",
                 {"value": value, "what": kind.replace("_", " "), "example": example},
             )
         return value

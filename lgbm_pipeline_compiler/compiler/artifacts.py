@@ -1,0 +1,77 @@
+"""Compile artifacts: files the pipeline needs in S3, each at a content-addressed key.
+
+A step script is referenced as ``{storage.write}/artifacts/{sha256}/{name}``, so changing the
+script changes the definition through its hash, and a deploy or local run uploads exactly the
+bytes that were compiled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ..errors import CompileError
+
+BUNDLED = "lgbm_pipeline_compiler.step_scripts"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    data: bytes
+
+    @property
+    def digest(self) -> str:
+        return sha256(self.data)
+
+
+@dataclass
+class ArtifactStore:
+    """Artifacts collected while compiling, keyed by their S3 URI."""
+
+    write_prefix: str
+    by_uri: dict[str, Artifact] = field(default_factory=dict)
+
+    def add(self, name: str, data: bytes) -> str:
+        artifact = Artifact(name, data)
+        uri = f"{self.write_prefix}/artifacts/{artifact.digest}/{name}"
+        self.by_uri[uri] = artifact
+        return uri
+
+
+def read_script(name: str, spec_dir: str) -> tuple[str, bytes]:
+    """A step script: a file relative to the spec's directory if it exists, else a bundled one."""
+    local = Path(spec_dir) / name
+    if local.is_file():
+        return local.name, local.read_bytes()
+    bundled = resources.files(BUNDLED).joinpath(name)
+    if bundled.is_file():
+        return Path(name).name, bundled.read_bytes()
+    raise CompileError(
+        f"step script {name!r} not found next to the spec ({spec_dir}) nor among the bundled scripts"
+    )
+
+
+def source_tarball(files: dict[str, bytes]) -> bytes:
+    """A byte-stable sourcedir.tar.gz: sorted members, fixed mtime/owner/mode, gzip mtime 0."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(files[name]), 0, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(files[name]))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()

@@ -1,0 +1,37 @@
+"""The best trial's model as a SageMaker Model (CreateModel), served by step_scripts/inference.py."""
+
+from __future__ import annotations
+
+from sagemaker.model import Model
+from sagemaker.workflow.model_step import ModelStep
+
+from .context import BuildContext
+from .tuning import best_model_uri
+
+STEP_NAME = "LightGBMModel"
+# train.py puts inference.py and requirements.txt under code/ in model.tar.gz, so the serving
+# container needs no repack step.
+SERVING_ENV = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+
+
+def serving_instance_type(ctx: BuildContext) -> str:
+    spec = ctx.spec
+    if spec.deploy is not None:
+        return spec.deploy.instance_type
+    if spec.registry is not None:
+        return spec.registry.inference_instances[0]
+    return "ml.m5.large"
+
+
+def build(ctx: BuildContext) -> ModelStep:
+    model = Model(
+        image_uri=ctx.training_image,
+        model_data=best_model_uri(ctx),
+        role=ctx.role,
+        env=dict(SERVING_ENV),
+        sagemaker_session=ctx.session,
+    )
+    step = ModelStep(STEP_NAME, step_args=model.create(instance_type=serving_instance_type(ctx)))
+    ctx.steps["model"] = step
+    ctx.steps["model_object"] = model
+    return step

@@ -1,0 +1,98 @@
+"""An offline SageMaker session: no network, no credentials, no machine-local SDK config.
+
+Every upload the SDK attempts while building (Clarify analysis configs, monitoring configs) is
+captured in memory instead, so `emit` can move it to a content-addressed key. Any other AWS call
+raises :class:`OfflineViolation` naming the operation, before anything is signed or sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+
+from ..errors import OfflineViolation
+
+# Passed instead of the machine's SageMaker defaults files, so the output cannot depend on them;
+# it also opts out of the SDK's telemetry requests.
+SDK_CONFIG: dict[str, Any] = {
+    "SchemaVersion": "1.0",
+    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+}
+_QUIET_ENV = {"AWS_EC2_METADATA_DISABLED": "true", "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
+
+
+@contextlib.contextmanager
+def quiet_sdk() -> Iterator[None]:
+    """Silence the SDK while it is imported and used: no stdout, no INFO logs, no banners.
+
+    Environment variables are set only for the duration (the EC2 metadata probe and the v2
+    deprecation banner read them) and restored afterwards.
+    """
+    saved = {k: os.environ.get(k) for k in _QUIET_ENV}
+    os.environ.update(_QUIET_ENV)
+    logger = logging.getLogger("sagemaker")
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+        logger.propagate = propagate
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _refuse(model: Any = None, **_: Any) -> None:
+    name = getattr(model, "name", "an AWS operation")
+    service = getattr(getattr(model, "service_model", None), "service_name", "aws")
+    raise OfflineViolation(f"compiling tried to call {service}:{name}; compile must stay offline")
+
+
+def offline_boto_session(region: str) -> boto3.Session:
+    """A boto3 session whose every API call is refused before signing."""
+    core = botocore.session.Session()
+    core.set_config_variable("region", region)
+    core.register("before-call", _refuse)
+    return boto3.Session(botocore_session=core, region_name=region)
+
+
+def make_session(region: str, bucket: str) -> tuple[Any, dict[str, bytes]]:
+    """A PipelineSession that captures uploads; returns it with the captured {s3_uri: bytes}."""
+    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    captured: dict[str, bytes] = {}
+
+    class CapturingSession(PipelineSession):
+        def upload_data(self, path, bucket=None, key_prefix="data", callback=None, extra_args=None):  # noqa: ANN001
+            src = Path(path)
+            if src.is_dir():
+                raise OfflineViolation(f"the SDK tried to upload the directory {path}")
+            uri = f"s3://{bucket}/{key_prefix.strip('/')}/{src.name}"
+            captured[uri] = src.read_bytes()
+            return uri
+
+        def upload_string_as_file_body(self, body, bucket, key, kms_key=None):  # noqa: ANN001
+            uri = f"s3://{bucket}/{key}"
+            captured[uri] = body.encode() if isinstance(body, str) else bytes(body)
+            return uri
+
+    session = CapturingSession(
+        boto_session=offline_boto_session(region),
+        default_bucket=bucket,
+        sagemaker_config=SDK_CONFIG,
+    )
+    return session, captured

@@ -1,0 +1,52 @@
+"""`training:` → the Estimator every tuning trial runs (script mode, code from a content-addressed tarball)."""
+
+from __future__ import annotations
+
+from sagemaker.estimator import Estimator
+
+from .artifacts import read_script, source_tarball
+from .context import BuildContext
+
+# Shipped with train.py: the serving handler train.py copies into model.tar.gz, and the pinned
+# requirements the framework container installs before training and before serving.
+COMPANIONS = ("inference.py", "requirements.txt")
+
+
+def model_output_prefix(ctx: BuildContext) -> str:
+    return f"{ctx.write}/models"
+
+
+def _source_dir_uri(ctx: BuildContext) -> tuple[str, str]:
+    """Upload-ready sourcedir.tar.gz (entry point + companions); returns (uri, entry point name)."""
+    spec_dir = ctx.spec.source_dir
+    entry_name, entry = read_script(ctx.spec.training.entry_point, spec_dir)
+    files = {entry_name: entry}
+    for companion in COMPANIONS:
+        name, data = read_script(companion, spec_dir)
+        files.setdefault(name, data)
+    return ctx.artifacts.add("sourcedir.tar.gz", source_tarball(files)), entry_name
+
+
+def hyperparameter_value(value: object) -> str:
+    """SageMaker hyperparameters are strings; booleans in lower case as argparse expects."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def build_estimator(ctx: BuildContext) -> Estimator:
+    section = ctx.spec.training
+    source_dir, entry_point = _source_dir_uri(ctx)
+    return Estimator(
+        image_uri=ctx.training_image,
+        role=ctx.role,
+        instance_type=ctx.params("training.instance_type"),
+        instance_count=ctx.params("training.instance_count"),
+        volume_size=section.volume_size_gb,
+        max_run=section.max_runtime_seconds,
+        entry_point=entry_point,
+        source_dir=source_dir,
+        output_path=model_output_prefix(ctx),
+        hyperparameters={k: hyperparameter_value(v) for k, v in section.hyperparameters.items()},
+        base_job_name="train",
+        sagemaker_session=ctx.session,
+        disable_profiler=True,
+    )

@@ -1,0 +1,66 @@
+"""`tuning:` → HyperparameterTuner + TuningStep over the preprocessing outputs."""
+
+from __future__ import annotations
+
+from sagemaker.inputs import TrainingInput
+from sagemaker.tuner import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+)
+from sagemaker.workflow.steps import TuningStep
+
+from ..spec.tuning import CategoricalRange, ContinuousRange, IntegerRange, Range
+from . import preprocessing
+from .context import BuildContext
+from .training import build_estimator, model_output_prefix
+
+STEP_NAME = "Tune"
+
+
+def sdk_range(spec_range: Range):  # noqa: ANN201 - an SDK ParameterRange
+    if isinstance(spec_range, IntegerRange):
+        return IntegerParameter(spec_range.min, spec_range.max, scaling_type=spec_range.scaling)
+    if isinstance(spec_range, ContinuousRange):
+        return ContinuousParameter(spec_range.min, spec_range.max, scaling_type=spec_range.scaling)
+    assert isinstance(spec_range, CategoricalRange)
+    return CategoricalParameter([str(v) for v in spec_range.values])
+
+
+def build(ctx: BuildContext) -> TuningStep:
+    section = ctx.spec.tuning
+    objective = section.objective
+    tuner = HyperparameterTuner(
+        build_estimator(ctx),
+        objective_metric_name=objective.name,
+        hyperparameter_ranges={name: sdk_range(r) for name, r in section.ranges.items()},
+        metric_definitions=[{"Name": objective.name, "Regex": objective.regex}],
+        objective_type=objective.type,
+        strategy=section.strategy,
+        max_jobs=None if section.strategy == "Grid" else section.max_jobs,
+        max_parallel_jobs=section.max_parallel_jobs,
+        early_stopping_type=section.early_stopping,
+        base_tuning_job_name="tune",
+    )
+    pre = ctx.steps["preprocess"]
+    step_args = tuner.fit(
+        # A fixed name keeps the SDK from stamping a timestamp into sagemaker_job_name; SageMaker
+        # still names each tuning job per execution.
+        job_name=f"{ctx.spec.pipeline.name[:20]}-tune",
+        inputs={
+            channel: TrainingInput(preprocessing.output_uri(pre, channel), content_type="text/csv")
+            for channel in ("train", "validation")
+        },
+    )
+    step = TuningStep(STEP_NAME, step_args=step_args)
+    ctx.steps["tune"] = step
+    return step
+
+
+def best_model_uri(ctx: BuildContext):  # noqa: ANN201 - an SDK Join expression
+    """S3 URI of the best trial's model.tar.gz."""
+    bucket_and_key = model_output_prefix(ctx)[5:].split("/", 1)
+    return ctx.steps["tune"].get_top_model_s3_uri(
+        top_k=0, s3_bucket=bucket_and_key[0], prefix=bucket_and_key[1] if len(bucket_and_key) > 1 else ""
+    )
