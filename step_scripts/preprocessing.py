@@ -21,7 +21,6 @@ from typing import NoReturn
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 PROG = "preprocessing"
 MISSING_TOKENS = ("?", "")
@@ -263,6 +262,8 @@ def split_frame(
     frame: pd.DataFrame, label: str, ratios: Sequence[float], stratify: bool, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Seeded (optionally stratified) train/validation/test split with exact row counts."""
+    from sklearn.model_selection import train_test_split  # lazy: argument and data errors exit faster
+
     n_train, n_val, n_test = split_counts(len(frame), ratios)
     if min(n_train, n_val, n_test) < 1:
         raise InputError(f"{len(frame)} rows are too few to split with ratios {list(ratios)}")

@@ -8,12 +8,19 @@ pipeline preprocess -> train -> evaluate runs once per session.
 from __future__ import annotations
 
 import shutil
+import sys
 import tarfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from step_script_helpers import SCRIPT_NAMES, data_dir, install_code, load_script, run_script
+
+# The project runs pytest with --import-mode=importlib, which leaves sys.path alone: make the
+# helper module beside this file importable by the test modules (its name is unique).
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from step_script_helpers import SCRIPT_NAMES, data_dir, install_code, load_script, run_script  # noqa: E402
 
 
 @pytest.fixture(scope="session")

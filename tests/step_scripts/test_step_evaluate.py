@@ -1,0 +1,98 @@
+"""evaluate.py: model quality on the Adult test split, report format, bad model dirs."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+import lightgbm as lgb
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+from step_script_helpers import SCRIPTS, assert_clean_failure, run_script
+
+METRICS = ("f1", "precision", "recall", "accuracy", "roc_auc", "threshold")
+
+
+def test_report_is_in_sagemaker_model_quality_format(evaluated):
+    report = json.loads((evaluated.output / "evaluation.json").read_text())
+    assert list(report) == ["classification_metrics"]
+    metrics = report["classification_metrics"]
+    assert set(metrics) == set(METRICS)
+    for name in METRICS:
+        assert set(metrics[name]) == {"value", "standard_deviation"}
+        assert isinstance(metrics[name]["value"], float)
+        assert metrics[name]["standard_deviation"] == "NaN"
+
+
+def test_adult_quality_with_default_hyperparameters(evaluated):
+    """The bar the issue sets: test F1(>50K) >= 0.70 and ROC AUC >= 0.92."""
+    metrics = json.loads((evaluated.output / "evaluation.json").read_text())["classification_metrics"]
+    print({name: round(m["value"], 6) for name, m in metrics.items()})
+    assert metrics["f1"]["value"] >= 0.70
+    assert metrics["roc_auc"]["value"] >= 0.92
+
+
+def test_metrics_match_an_independent_computation(evaluated, trained, preprocessed):
+    schema = json.loads((trained.model_dir / "schema.json").read_text())
+    threshold = json.loads((trained.model_dir / "metadata.json").read_text())["threshold"]
+    frame = pd.read_csv(
+        preprocessed.output / "test" / "test.csv",
+        dtype={c: str for c in schema["categorical"]},
+        keep_default_na=False,
+        na_values=[""],
+    )
+    x = pd.DataFrame(
+        {
+            c: pd.Categorical(frame[c], categories=schema["categorical"][c])
+            if c in schema["categorical"]
+            else frame[c].astype(float)
+            for c in schema["features"]
+        }
+    )
+    y = frame["Target"].to_numpy()
+    proba = lgb.Booster(model_file=str(trained.model_dir / "model.txt")).predict(x)
+    predicted = proba >= threshold
+    expected = {
+        "f1": f1_score(y, predicted),
+        "precision": precision_score(y, predicted),
+        "recall": recall_score(y, predicted),
+        "accuracy": accuracy_score(y, predicted),
+        "roc_auc": roc_auc_score(y, proba),
+        "threshold": threshold,
+    }
+    metrics = json.loads((evaluated.output / "evaluation.json").read_text())["classification_metrics"]
+    for name, value in expected.items():
+        assert metrics[name]["value"] == pytest.approx(value, abs=1e-12), name
+
+
+def test_accepts_an_extracted_model_dir(tmp_path, trained, preprocessed, evaluated):
+    args = [
+        "--model-dir", str(trained.model_dir),
+        "--test-dir", str(preprocessed.output / "test"),
+        "--output-dir", str(tmp_path / "evaluation"),
+    ]  # fmt: skip
+    result = run_script(SCRIPTS / "evaluate.py", args)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "evaluation" / "evaluation.json").read_text()) == json.loads(
+        (evaluated.output / "evaluation.json").read_text()
+    )
+
+
+def test_missing_model_is_one_clear_line(tmp_path, preprocessed):
+    (tmp_path / "model").mkdir()
+    args = ["--model-dir", str(tmp_path / "model"), "--test-dir", str(preprocessed.output / "test")]
+    result = run_script(SCRIPTS / "evaluate.py", [*args, "--output-dir", str(tmp_path / "out")])
+    assert_clean_failure(result, "evaluate", "neither model.tar.gz nor model.txt found")
+
+
+def test_refuses_unsafe_archive_entries(scripts, tmp_path):
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(scripts.evaluate.InputError, match="unsafe entry"):
+        scripts.evaluate.extract_model(archive, tmp_path / "out")
+    assert not (tmp_path / "escape.txt").exists()
