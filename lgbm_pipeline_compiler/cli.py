@@ -68,7 +68,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from .emit import render_json, write_text_atomic
     from .spec.schema import spec_json_schema
 
-    text = render_json(spec_json_schema())
+    if args.markdown:
+        from .spec.schema import markdown_reference
+
+        text = markdown_reference()
+    else:
+        text = render_json(spec_json_schema())
     if args.output:
         write_text_atomic(args.output, text)
     else:
@@ -105,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the spec (for yaml-language-server)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE")
+    p.add_argument("--markdown", action="store_true", help="a Markdown reference of every key instead")
     p.set_defaults(func=cmd_schema)
     return parser
 
