@@ -83,7 +83,8 @@ def to_model_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
         if levels is None:
             out[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
         else:
-            out[name] = pd.Categorical(frame[name], categories=levels)
+            codes = pd.Index(levels).get_indexer(frame[name])  # unseen or missing -> -1 (NaN)
+            out[name] = pd.Categorical.from_codes(codes, categories=levels)
     return pd.DataFrame(out, index=frame.index)
 
 

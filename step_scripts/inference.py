@@ -191,7 +191,8 @@ def to_model_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
         column = frame[name]
         levels = schema["categorical"].get(name)
         if levels is not None:
-            out[name] = pd.Categorical([_category(v) for v in column], categories=levels)
+            codes = pd.Index(levels).get_indexer([_category(v) for v in column])  # unseen/missing -> -1
+            out[name] = pd.Categorical.from_codes(codes, categories=levels)
             continue
         numbers = pd.to_numeric(column, errors="coerce")
         bad = numbers.isna() & column.notna()

@@ -137,7 +137,7 @@ def test_exposed_parameters_have_the_spec_defaults(census_compiled):
 
 def test_preprocessing_arguments_follow_the_data_section(census_compiled):
     args = census_compiled.definition["Steps"][0]["Arguments"]["AppSpecification"]["ContainerArguments"]
-    pairs = dict(zip(args[::2], args[1::2]))
+    pairs = dict(zip(args[::2], args[1::2], strict=True))
     assert pairs["--target-column"] == "Target" and pairs["--positive-class"] == ">50K"
     assert (pairs["--train-ratio"], pairs["--validation-ratio"], pairs["--test-ratio"]) == (
         "0.8",
