@@ -1,0 +1,229 @@
+"""inference.py: serving round trip from model.tar.gz, equality with the booster, bad requests."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from step_script_helpers import run_script
+
+N_ROWS = 1500
+
+# Mimics the scikit-learn serving container: code dir on sys.path, model_fn once, then
+# input_fn -> predict_fn -> output_fn per request. Requests come from a JSON file.
+SERVING_DRIVER = """
+import json, sys
+model_dir, requests_file = sys.argv[1], sys.argv[2]
+sys.path.insert(0, model_dir + "/code")
+import inference
+model = inference.model_fn(model_dir)
+responses = []
+for request in json.load(open(requests_file)):
+    body = request["body"].encode() if request.get("as_bytes") else request["body"]
+    try:
+        data = inference.input_fn(body, request["content_type"])
+        out, content_type = inference.output_fn(inference.predict_fn(data, model), request["accept"])
+        responses.append({"body": out, "content_type": content_type})
+    except inference.InferenceError as exc:
+        responses.append({"error": str(exc), "status": exc.status_code})
+print(json.dumps(responses))
+"""
+
+
+@pytest.fixture(scope="module")
+def test_rows(preprocessed, serving_model_dir):
+    """The first N test rows: raw CSV lines (no header, no target), frame, and booster probabilities."""
+    schema = json.loads((serving_model_dir / "schema.json").read_text())
+    lines = (preprocessed.output / "clarify" / "clarify.csv").read_text().splitlines()[:N_ROWS]
+    csv_rows = [line.split(",", 1)[1] for line in lines]  # Clarify sends features only
+    frame = pd.read_csv(
+        preprocessed.output / "test" / "test.csv",
+        dtype={c: str for c in schema["categorical"]},
+        keep_default_na=False,
+        na_values=[""],
+        nrows=N_ROWS,
+    )
+    model_frame = pd.DataFrame(
+        {
+            c: pd.Categorical(frame[c], categories=schema["categorical"][c])
+            if c in schema["categorical"]
+            else frame[c].astype(float)
+            for c in schema["features"]
+        }
+    )
+    booster = lgb.Booster(model_file=str(serving_model_dir / "model.txt"))
+    threshold = json.loads((serving_model_dir / "metadata.json").read_text())["threshold"]
+    assert frame[schema["features"]].isna().any(axis=1).sum() > 10  # rows with missing values included
+    return {
+        "csv": "\n".join(csv_rows) + "\n",
+        "records": [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in frame[schema["features"]].astype(object).to_dict(orient="records")
+        ],
+        "expected": booster.predict(model_frame),
+        "threshold": threshold,
+        "schema": schema,
+    }
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, serving_model_dir, test_rows):
+    """One serving-process run answering several requests."""
+    lists = [[row[c] for c in test_rows["schema"]["features"]] for row in test_rows["records"]]
+    requests = [
+        {"body": test_rows["csv"], "content_type": "text/csv", "accept": "text/csv"},
+        {"body": test_rows["csv"], "content_type": "text/csv", "accept": "text/csv", "as_bytes": True},
+        {
+            "body": json.dumps({"instances": test_rows["records"]}),
+            "content_type": "application/json",
+            "accept": "application/json",
+        },
+        {"body": json.dumps(lists), "content_type": "application/json; charset=utf-8", "accept": "text/csv"},
+        {"body": "39,State-gov,77516\n", "content_type": "text/csv", "accept": "text/csv"},
+    ]
+    path = tmp_path_factory.mktemp("requests") / "requests.json"
+    path.write_text(json.dumps(requests))
+    driver = tmp_path_factory.mktemp("driver") / "serve.py"
+    driver.write_text(SERVING_DRIVER)
+    result = run_script(driver, [str(serving_model_dir), str(path)], cwd=serving_model_dir / "code")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def parse_csv_output(body: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = [line.split(",") for line in body.splitlines()]
+    assert all(len(row) == 2 for row in rows)
+    return np.array([float(p) for p, _ in rows]), np.array([int(label) for _, label in rows])
+
+
+def test_csv_round_trip_matches_the_booster(served, test_rows):
+    for response in served[:2]:  # str body and bytes body
+        assert response["content_type"] == "text/csv"
+        proba, labels = parse_csv_output(response["body"])
+        assert len(proba) == N_ROWS
+        np.testing.assert_allclose(proba, test_rows["expected"], rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(labels, (proba >= test_rows["threshold"]).astype(int))
+        assert 0 < labels.sum() < N_ROWS
+
+
+def test_json_records_round_trip_matches_the_booster(served, test_rows):
+    response = served[2]
+    assert response["content_type"] == "application/json"
+    predictions = json.loads(response["body"])["predictions"]
+    proba = np.array([p["probability"] for p in predictions])
+    np.testing.assert_allclose(proba, test_rows["expected"], rtol=0, atol=1e-9)
+    assert [p["label"] for p in predictions] == [int(p >= test_rows["threshold"]) for p in proba]
+
+
+def test_json_lists_in_feature_order_with_csv_answer(served, test_rows):
+    proba, _ = parse_csv_output(served[3]["body"])
+    np.testing.assert_allclose(proba, test_rows["expected"], rtol=0, atol=1e-9)
+
+
+def test_serving_reports_a_short_row_as_a_client_error(served):
+    assert served[4]["status"] == 400
+    assert "expected 14 values per row" in served[4]["error"]
+
+
+# --- in-process: handlers and bad requests --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model(scripts, serving_model_dir):
+    return scripts.inference.model_fn(str(serving_model_dir))
+
+
+def call(scripts, model, body, content_type="text/csv", accept="text/csv"):
+    return scripts.inference.handle(body, content_type, accept, model)
+
+
+def test_predict_proba_equals_booster_predict(scripts, model, test_rows):
+    frame = pd.DataFrame(test_rows["records"])
+    np.testing.assert_allclose(
+        scripts.inference.predict_proba(model, frame), test_rows["expected"], rtol=0, atol=1e-9
+    )
+
+
+def test_unseen_category_is_treated_as_missing(scripts, model, test_rows):
+    row = dict(test_rows["records"][0])
+    unseen, missing = dict(row, Workclass="Martian"), dict(row, Workclass=None)
+    body = json.dumps({"instances": [unseen, missing]})
+    out, _ = call(scripts, model, body, "application/json", "application/json")
+    first, second = json.loads(out)["predictions"]
+    assert first["probability"] == second["probability"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        ("", "text/csv", 400, "request body is empty"),
+        (b"  \n", "text/csv", 400, "request body is empty"),
+        ("1,2,3\n1,2\n", "text/csv", 400, "CSV row 2 has 2 fields but row 1 has 3"),
+        ("{not json", "application/json", 400, "cannot parse JSON"),
+        ('{"rows": []}', "application/json", 400, 'must be {"instances": [...]}'),
+        ('{"instances": []}', "application/json", 400, "no instances"),
+        (
+            '{"instances": [{"Age": 39}, {"Sex": "Male"}]}',
+            "application/json",
+            400,
+            "instance 1 is missing key",
+        ),
+        (
+            '{"instances": [[1, 2], {"Age": 3}]}',
+            "application/json",
+            400,
+            "all objects (records) or all lists",
+        ),
+        ('{"instances": [{"Age": [1]}]}', "application/json", 400, "unsupported value [1]"),
+        (b"\xff\xfe", "text/csv", 400, "not valid UTF-8"),
+        ("39,Private", "application/x-npy", 415, "unsupported content type 'application/x-npy'"),
+        ("39,Private", None, 415, "unsupported content type"),
+    ],
+)
+def test_malformed_requests_raise_inference_error(scripts, model, body, content_type, status, message):
+    with pytest.raises(scripts.inference.InferenceError) as exc:
+        call(scripts, model, body, content_type)
+    assert exc.value.status_code == status
+    assert message in str(exc.value)
+    assert isinstance(exc.value, ValueError)
+
+
+def test_wrong_column_count_hints_at_the_target(scripts, model, test_rows):
+    with_target = "0," + test_rows["csv"].splitlines()[0]
+    with pytest.raises(scripts.inference.InferenceError, match=r"got 15 \(drop the target column\)"):
+        call(scripts, model, with_target)
+
+
+def test_unparseable_number_names_the_feature(scripts, model, test_rows):
+    fields = test_rows["csv"].splitlines()[0].split(",")
+    fields[0] = "forty"
+    with pytest.raises(
+        scripts.inference.InferenceError, match="row 1: feature 'Age' is not a number: 'forty'"
+    ):
+        call(scripts, model, ",".join(fields))
+
+
+def test_records_missing_a_feature_everywhere(scripts, model, test_rows):
+    records = [{k: v for k, v in r.items() if k != "Age"} for r in test_rows["records"][:3]]
+    with pytest.raises(scripts.inference.InferenceError, match=r"missing feature\(s\) \['Age'\]"):
+        call(scripts, model, json.dumps(records), "application/json")
+
+
+def test_unsupported_accept_type(scripts, model, test_rows):
+    with pytest.raises(scripts.inference.InferenceError) as exc:
+        call(scripts, model, test_rows["csv"], "text/csv", "application/x-protobuf")
+    assert exc.value.status_code == 406
+
+
+def test_accept_any_answers_json_and_question_mark_is_missing(scripts, model, test_rows):
+    fields = test_rows["csv"].splitlines()[0].split(",")
+    fields[1] = "?"
+    question, _ = call(scripts, model, ",".join(fields), "text/csv", "*/*")
+    fields[1] = ""
+    empty, content_type = call(scripts, model, ",".join(fields), "text/csv", "")
+    assert content_type == "application/json"
+    assert json.loads(question) == json.loads(empty)
