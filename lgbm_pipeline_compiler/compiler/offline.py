@@ -21,12 +21,15 @@ import botocore.session
 
 from ..errors import OfflineViolation
 
-# Passed instead of the machine's SageMaker defaults files, so the output cannot depend on them.
-SDK_CONFIG: dict[str, Any] = {
-    "SchemaVersion": "1.0",
-    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+# The EC2 metadata probe and the v2 deprecation banner read the first two; the last two point the
+# SDK's defaults files (/etc/xdg/sagemaker, ~/.config/sagemaker) at an empty file, so machine-local
+# settings can never leak into the output.
+_QUIET_ENV = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+    "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": os.devnull,
+    "SAGEMAKER_USER_CONFIG_OVERRIDE": os.devnull,
 }
-_QUIET_ENV = {"AWS_EC2_METADATA_DISABLED": "true", "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
 
 
 @contextlib.contextmanager
@@ -53,6 +56,21 @@ def quiet_sdk() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+class RefusingClient:
+    """Stands in for a boto3 client the SDK creates but must not use while compiling."""
+
+    def __init__(self, service: str):
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*_args: Any, **_kwargs: Any) -> None:
+            raise OfflineViolation(
+                f"compiling tried to call {self._service}.{name}; compile must stay offline"
+            )
+
+        return call
 
 
 def _refuse(model: Any = None, **_: Any) -> None:
@@ -89,13 +107,12 @@ def make_session(region: str, bucket: str) -> tuple[Any, dict[str, bytes]]:
             captured[uri] = body.encode() if isinstance(body, str) else bytes(body)
             return uri
 
+    # Stub clients also spare loading four large botocore service models. The SDK's config stays
+    # empty (see _QUIET_ENV), so no lookup pays for a JSON Schema validation (~0.25 s each). None of
+    # the SDK calls made while building is telemetry-instrumented; the offline tests prove it.
     session = CapturingSession(
         boto_session=offline_boto_session(region),
+        sagemaker_client=RefusingClient("sagemaker"),
         default_bucket=bucket,
-        sagemaker_config=SDK_CONFIG,
     )
-    # An empty config makes every SDK default lookup a cheap "not configured" instead of a JSON
-    # Schema validation (about 0.25 s each, ~90 per compile). None of the SDK calls made while
-    # building is telemetry-instrumented, and the offline tests prove nothing is sent.
-    session.sagemaker_config = {}
     return session, captured
