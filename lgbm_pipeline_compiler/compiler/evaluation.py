@@ -15,6 +15,11 @@ from .tuning import best_model_uri
 STEP_NAME = "Evaluate"
 REPORT = "evaluation.json"
 REQUIREMENTS_DIR = "/opt/ml/processing/input/requirements"
+MODEL_DIR, TEST_DIR, OUTPUT_DIR = (
+    "/opt/ml/processing/model",
+    "/opt/ml/processing/test",
+    "/opt/ml/processing/evaluation",
+)
 # The scikit-learn container has no LightGBM: install the pinned step_scripts/requirements.txt
 # first ($0 is the script path SageMaker appends, "$@" the job arguments).
 INSTALL_THEN_RUN = [
@@ -27,12 +32,10 @@ INSTALL_THEN_RUN = [
 def build(ctx: BuildContext) -> ProcessingStep:
     section = ctx.spec.evaluation
     inputs = [
-        ProcessingInput(
-            source=best_model_uri(ctx), destination="/opt/ml/processing/model", input_name="model"
-        ),
+        ProcessingInput(source=best_model_uri(ctx), destination=MODEL_DIR, input_name="model"),
         ProcessingInput(
             source=preprocessing.output_uri(ctx.steps["preprocess"], "test"),
-            destination="/opt/ml/processing/test",
+            destination=TEST_DIR,
             input_name="test",
         ),
     ]
@@ -62,10 +65,11 @@ def build(ctx: BuildContext) -> ProcessingStep:
         outputs=[
             ProcessingOutput(
                 output_name="evaluation",
-                source="/opt/ml/processing/evaluation",
+                source=OUTPUT_DIR,
                 destination=ctx.run_uri(STEP_NAME, "evaluation"),
             )
         ],
+        arguments=["--model-dir", MODEL_DIR, "--test-dir", TEST_DIR, "--output-dir", OUTPUT_DIR],
     )
     step = ProcessingStep(STEP_NAME, step_args=step_args, property_files=[report])
     ctx.steps["evaluate"] = step

@@ -9,6 +9,8 @@ from sagemaker.workflow.steps import ProcessingStep
 from .context import BuildContext
 
 OUTPUTS = ("train", "validation", "test", "clarify")
+INPUT_DIR = "/opt/ml/processing/input/data"
+OUTPUT_DIR = "/opt/ml/processing/output"
 STEP_NAME = "Preprocess"
 
 
@@ -16,6 +18,10 @@ def job_arguments(ctx: BuildContext) -> list[str]:
     """The preprocessing script's command line, derived from `data:`."""
     data = ctx.spec.data
     args = [
+        # Container paths are explicit so the definition says everything the job needs (and a
+        # local run can map them to directories of its own).
+        "--input-dir", INPUT_DIR,
+        "--output-dir", OUTPUT_DIR,
         "--target-column", data.target_column,
         "--positive-class", str(data.positive_class),
         "--train-ratio", repr(data.split.train),
@@ -60,7 +66,7 @@ def build(ctx: BuildContext) -> ProcessingStep:
         outputs=[
             ProcessingOutput(
                 output_name=name,
-                source=f"/opt/ml/processing/output/{name}",
+                source=f"{OUTPUT_DIR}/{name}",
                 destination=ctx.run_uri(STEP_NAME, name),
             )
             for name in OUTPUTS
