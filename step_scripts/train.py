@@ -91,14 +91,15 @@ HYPERPARAMETERS: dict[str, tuple[Callable[[str], Any], Any]] = {
 
 
 def strip_sagemaker_args(argv: Sequence[str]) -> list[str]:
-    """Drop the ``--sagemaker_*`` arguments (and their values) SageMaker may add."""
+    """Drop the ``--sagemaker_*`` arguments (and their values) SageMaker may add, and the
+    ``--_tuning_objective_metric`` that hyperparameter tuning jobs add to every training job."""
     out: list[str] = []
     i = 0
     while i < len(argv):
         token = argv[i]
         name = token[2:].split("=", 1)[0].replace("-", "_") if token.startswith("--") else ""
         i += 1
-        if name.startswith("sagemaker_"):
+        if name.startswith("sagemaker_") or name == "_tuning_objective_metric":
             if "=" not in token and i < len(argv) and not argv[i].startswith("--"):
                 i += 1
             continue

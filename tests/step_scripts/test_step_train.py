@@ -142,6 +142,7 @@ def test_sagemaker_arguments_are_ignored_and_quoted_values_accepted(scripts, mon
         "--sagemaker_submit_directory", '"s3://b/k/sourcedir.tar.gz"',
         "--num_leaves", "63",
         "--sagemaker_estimator_class_name", '"SKLearn"',
+        "--_tuning_objective_metric", '"validation-f1"',  # added by hyperparameter tuning jobs
     ]  # fmt: skip
     args = scripts.train.parse_args(argv)
     assert args.learning_rate == 0.1
@@ -176,6 +177,7 @@ def test_missing_channel_is_an_error(scripts, monkeypatch, capsys):
         (["--seed", "1", "--sagemaker_container_log_level", "20"], ["--seed", "1"]),
         (["--sagemaker_flag", "--seed", "1"], ["--seed", "1"]),
         (["--foo", "1", "--sagemaker_program", '"x"'], ["--foo", "1"]),
+        (["--_tuning_objective_metric", '"validation-f1"', "--seed", "1"], ["--seed", "1"]),
     ],
 )
 def test_strip_sagemaker_args(scripts, argv, kept):
