@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
+    from .local.cli import add_commands
+
+    add_commands(sub, with_spec)
+
     p = sub.add_parser("schema", help="print the JSON Schema of the spec (for yaml-language-server)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE")
     p.add_argument("--markdown", action="store_true", help="a Markdown reference of every key instead")
@@ -122,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as err:
         _print_findings(err.findings, getattr(args, "format", "text"))
         return EXIT_BAD_INPUT
-    except (CompileError, ValueError, OSError) as err:
+    except (CompileError, ValueError, OSError, LookupError) as err:
         where = getattr(args, "spec", None)
         print(f"{where}: error: {err}" if where else f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,37 @@
+"""Library entry point of the local runner: spec → compiled JSON on disk → local execution."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..compiler import compile_definition
+from ..emit import write_output
+from ..spec import load_spec
+from .records import Execution
+from .runner import LocalRun, RunOptions
+
+
+def run_spec(
+    spec_path: str | Path, options: RunOptions, variables: Mapping[str, str] | None = None
+) -> Execution:
+    """Compile a spec, write the definition and artifacts under the work dir, and run them."""
+    spec = load_spec(spec_path, variables)
+    compiled_dir = write_output(
+        Path(options.work_dir) / "compiled" / spec.pipeline.name, compile_definition(spec)
+    )
+    return run_compiled(compiled_dir, options, spec.pipeline.name)
+
+
+def run_compiled(compiled_dir: str | Path, options: RunOptions, pipeline_name: str = "pipeline") -> Execution:
+    """Run what `lgbm-pipeline compile -o DIR` wrote: DIR/pipeline.json, manifest.json, artifacts/."""
+    folder = Path(compiled_dir)
+    definition = json.loads((folder / "pipeline.json").read_text(encoding="utf-8"))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    run = LocalRun(definition, manifest, folder, options, pipeline_name)
+    run_dir = run.runs.dir(run.execution.id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "pipeline.json", run_dir / "pipeline.json")
+    return run.run()

@@ -1,0 +1,189 @@
+"""The local runner's commands: run, runs, registry, serve (wired into `lgbm-pipeline`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..emit import render_json
+from .records import Execution, RunStore, StepRecord
+
+DEFAULT_WORK_DIR = ".lgbm-pipeline"
+_MARKS = {"started": "▶", "succeeded": "✓", "failed": "✗", "skipped": "–", "cached": "↺"}
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} {item!r}: expected NAME=VALUE")
+        out[key] = value
+    return out
+
+
+def _data_pairs(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        # The S3 URI contains no '=', the local path may: split at the first '=' after 's3://'.
+        uri, sep, path = item.partition("=")
+        if not sep or not uri.startswith("s3://") or not path:
+            raise ValueError(f"--data {item!r}: expected S3_URI=LOCAL_PATH")
+        out[uri] = path
+    return out
+
+
+def progress(event: str, record: StepRecord) -> None:
+    mark = _MARKS[event]
+    if event == "started":
+        line = f"{mark} {record.name} [{record.type}]"
+    elif event == "failed":
+        line = f"{mark} {record.name} failed: {record.failure_reason}"
+    elif event == "skipped":
+        line = f"{mark} {record.name} {record.status.lower()}: {record.note}"
+    else:
+        extra = f" — {record.note}" if record.note else ""
+        line = f"{mark} {record.name} {'reused' if record.cached else f'{record.seconds:.1f}s'}{extra}"
+    print(line, file=sys.stderr, flush=True)
+
+
+def summary(execution: Execution, work_dir: Path) -> dict[str, Any]:
+    return {
+        "execution_id": execution.id,
+        "pipeline": execution.pipeline_name,
+        "status": execution.status,
+        "failure_reason": execution.failure_reason,
+        "registered_model_package": execution.registered_model_package,
+        "work_dir": str(work_dir),
+        "parameters": execution.parameters,
+        "steps": [
+            {k: v for k, v in asdict(s).items() if k != "input_hash"} | {"outputs": s.properties}
+            for s in execution.steps.values()
+        ],
+    }
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .api import run_spec
+    from .runner import RunOptions
+
+    if not args.local:
+        raise ValueError(
+            "only local runs are supported: add --local (cloud runs go through SageMaker itself)"
+        )
+    from ..cli import parse_vars
+
+    work_dir = Path(args.work_dir)
+    options = RunOptions(
+        work_dir=work_dir,
+        parameters=_pairs(args.param, "--param"),
+        data=_data_pairs(args.data),
+        resume=args.resume,
+        listener=None if args.json else progress,
+    )
+    execution = run_spec(args.spec, options, parse_vars(args.var))
+    if args.json:
+        sys.stdout.write(render_json(summary(execution, work_dir)))
+    else:
+        print(f"run {execution.id}: {execution.status}", file=sys.stderr)
+        if execution.failure_reason:
+            print(execution.failure_reason, file=sys.stderr)
+        if execution.registered_model_package:
+            print(f"registered {execution.registered_model_package}", file=sys.stderr)
+    return 0 if execution.status == "Succeeded" else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    runs = RunStore(args.work_dir).list()
+    for run in runs:
+        failed = [s.name for s in run.steps.values() if s.status == "Failed"]
+        print(
+            f"{run.id}  {run.pipeline_name}  {run.status}  {run.started}"
+            + (f"  failed: {', '.join(failed)}" if failed else "")
+        )
+    if not runs:
+        print(f"no runs under {args.work_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    from .registry import LocalRegistry
+
+    registry = LocalRegistry(args.work_dir)
+    if args.action == "approve":
+        package = registry.set_status(args.arn, "Rejected" if args.reject else "Approved")
+        print(f"{package['ModelPackageArn']}: {package['ModelApprovalStatus']}")
+        return 0
+    for group in registry.groups():
+        for package in registry.versions(group):
+            print(
+                f"{package['ModelPackageArn']}  {package['ModelApprovalStatus']}  {package['CreationTime']}"
+            )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .control import LocalSageMaker
+    from .registry import LocalRegistry
+    from .serve import load_model, make_server
+    from .store import ObjectStore
+
+    arn = args.model_package or LocalSageMaker(args.work_dir).endpoint_model_package(args.endpoint)
+    model = load_model(ObjectStore(args.work_dir), LocalRegistry(args.work_dir).model_data_url(arn))
+    server = make_server(model, args.host, args.port)
+    print(
+        f"serving {arn} on http://{args.host}:{server.server_address[1]} (POST /invocations, GET /ping)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction, with_spec: Any) -> None:
+    def work_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--work-dir",
+            default=DEFAULT_WORK_DIR,
+            help=f"local object store and records (default {DEFAULT_WORK_DIR})",
+        )
+
+    p = sub.add_parser("run", help="run the compiled pipeline locally (no Docker, no AWS)")
+    with_spec(p)
+    p.add_argument("--local", action="store_true", help="run on this machine")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a pipeline parameter")
+    p.add_argument(
+        "--data", action="append", default=[], metavar="S3_URI=PATH", help="local file for an S3 input"
+    )
+    p.add_argument("--resume", metavar="RUN_ID", help="re-run failed and not-run steps of an earlier run")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    work_dir(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("runs", help="list local runs")
+    work_dir(p)
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("registry", help="the local model registry")
+    p.add_argument("action", choices=["list", "approve"])
+    p.add_argument("arn", nargs="?", help="model package ARN (approve)")
+    p.add_argument("--reject", action="store_true", help="with approve: reject instead")
+    work_dir(p)
+    p.set_defaults(func=cmd_registry)
+
+    p = sub.add_parser("serve", help="serve a locally deployed endpoint or model package over HTTP")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--endpoint", help="an endpoint the deploy step created")
+    target.add_argument("--model-package", help="a model package ARN from the local registry")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    work_dir(p)
+    p.set_defaults(func=cmd_serve)

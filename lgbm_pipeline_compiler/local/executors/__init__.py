@@ -1,0 +1,20 @@
+"""One executor per step type the compiler emits: (StepContext) -> SageMaker-like properties."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..context import StepContext
+from . import catalog, clarify, deploy, processing, tuning
+
+Executor = Callable[[StepContext], dict[str, Any]]
+
+EXECUTORS: dict[str, Executor] = {
+    "Processing": processing.run,
+    "Tuning": tuning.run,
+    "Model": catalog.create_model,
+    "RegisterModel": catalog.register_model,
+    "ClarifyCheck": clarify.run,
+    "Lambda": deploy.run,
+}
