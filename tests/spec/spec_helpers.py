@@ -23,9 +23,14 @@ def base_text() -> str:
     return BASE_SPEC.read_text(encoding="utf-8")
 
 
+@cache
+def _base_parsed() -> dict[str, Any]:
+    return parse_yaml(base_text(), "base.yaml").data
+
+
 def base_data() -> dict[str, Any]:
     """A fresh deep copy of the valid base spec as plain data."""
-    return copy.deepcopy(parse_yaml(base_text(), "base.yaml").data)
+    return copy.deepcopy(_base_parsed())
 
 
 def validate_text(text: str, file: str = "t.yaml") -> PipelineSpec:
