@@ -26,7 +26,17 @@ def _unknown_column(name: str, columns: list[str]) -> str:
 
 def check_data(spec: PipelineSpec) -> Iterator[Problem]:
     data = spec.data
-    if not data.input.startswith("s3://") and spec.storage.read is None:
+    if not data.header and not data.columns:
+        yield ("data", "header"), "a CSV without a header needs `columns` (the column names in file order)"
+    for i, name in enumerate(data.drop_columns):
+        if name == data.target_column:
+            yield ("data", "drop_columns", i), f"target column {name!r} is in drop_columns"
+    if "://" in data.input:
+        try:
+            _check_s3(data.input)
+        except PydanticCustomError as err:
+            yield ("data", "input"), err.message()
+    elif spec.storage.read is None:
         yield (
             ("data", "input"),
             f"{data.input!r} is relative but storage.read is not set; give a full s3:// URI",

@@ -35,7 +35,7 @@ class DataSection(Section):
     """Value of the target column that is the positive (1) class, e.g. '>50K'."""
     header: bool = True
     """Whether the CSV starts with a header row."""
-    columns: list[str] | None = None
+    columns: list[str] | None = Field(default=None, min_length=1)
     """Column names in file order: required when `header` is false and when `clarify` is used."""
     categorical_columns: Literal["auto"] | list[str] = "auto"
     drop_columns: list[str] = Field(default_factory=list)
@@ -53,18 +53,6 @@ class DataSection(Section):
                     "duplicate_column", "column '{name}' is listed twice", {"name": seen[0]}
                 )
         return value
-
-    @model_validator(mode="after")
-    def _columns_known(self) -> DataSection:
-        if not self.header and not self.columns:
-            raise PydanticCustomError(
-                "columns_required", "a CSV without a header needs `columns` (the column names in file order)"
-            )
-        if self.target_column in self.drop_columns:
-            raise PydanticCustomError(
-                "target_dropped", "target column '{name}' is in drop_columns", {"name": self.target_column}
-            )
-        return self
 
     @property
     def feature_columns(self) -> list[str] | None:

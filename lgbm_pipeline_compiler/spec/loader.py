@@ -21,6 +21,7 @@ from ..errors import Finding, Loc, SpecError
 from ..errors import dotted as _dotted
 
 MAX_NODES = 100_000
+MAX_DEPTH = 100
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -69,6 +70,9 @@ def render_template(text: str, file: str, variables: Mapping[str, str] | None) -
         raise SpecError([Finding(file, line, 1, "", f"template error: {err.message}; {hint}")]) from None
     except jinja2.TemplateError as err:
         raise SpecError([Finding(file, _template_line(err), 1, "", f"template error: {err}")]) from None
+    except Exception as err:  # errors raised by expressions: 1 / 0, "a" + 1, include without loader
+        message = f"template error: {type(err).__name__}: {err}"
+        raise SpecError([Finding(file, _template_line(err), 1, "", message)]) from None
 
 
 def _template_line(err: BaseException) -> int:
@@ -86,8 +90,12 @@ def parse_yaml(text: str, file: str) -> SourceDoc:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = err.problem or err.context or "invalid YAML"
+        problem = ": ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"
         raise SpecError([Finding(file, line, col, "", f"YAML syntax error: {problem}")]) from None
+    except RecursionError:
+        raise SpecError(
+            [Finding(file, 1, 1, "", f"the document nests more than {MAX_DEPTH} levels deep")]
+        ) from None
     except yaml.YAMLError as err:
         raise SpecError([Finding(file, 1, 1, "", f"YAML error: {err}")]) from None
     doc = SourceDoc(file=file, data=None)
@@ -128,13 +136,36 @@ class _Builder:
                     )
                 ]
             )
+        if len(loc) > MAX_DEPTH:
+            raise SpecError(
+                [
+                    Finding(
+                        self.doc.file,
+                        *self._mark(node),
+                        "",
+                        f"the document nests more than {MAX_DEPTH} levels deep",
+                    )
+                ]
+            )
         self.doc.marks.setdefault(loc, self._mark(node))
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
             return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode) and node.tag in _SCALAR_TAGS:
-            return self._scalars.construct_object(node, deep=True)
+            try:
+                return self._scalars.construct_object(node, deep=True)
+            except Exception:  # e.g. "!!bool maybe", "!!int twenty", "!!timestamp foo"
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                self.findings.append(
+                    Finding(
+                        self.doc.file,
+                        *self._mark(node),
+                        _dotted(loc),
+                        f"{node.value!r} is not a valid {tag} value",
+                    )
+                )
+                return None
         line, col = self._mark(node)
         self.findings.append(
             Finding(
@@ -170,7 +201,7 @@ class _Builder:
                     )
                 )
                 continue
-            key = str(self._scalars.construct_object(key_node))
+            key = str(key_node.value)  # keys stay as written: `on:` is "on", not True
             if key in out:
                 self.findings.append(
                     Finding(self.doc.file, *self._mark(key_node), _dotted(loc + (key,)), "duplicate key")

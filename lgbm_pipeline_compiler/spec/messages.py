@@ -61,27 +61,37 @@ def _step(annotation: Any, part: str | int) -> list[Any]:
     return out
 
 
-def allowed_keys(root: type[BaseModel], path: Loc) -> list[str]:
+def _matches_tag(model: type[BaseModel], node: Any) -> bool:
+    """False when ``node`` names a `type` that this member of a tagged union does not have."""
+    field = model.model_fields.get("type")
+    if field is None or not isinstance(node, dict) or "type" not in node:
+        return True
+    return node["type"] in typing.get_args(field.annotation)
+
+
+def allowed_keys(root: type[BaseModel], path: Loc, data: Any = None) -> list[str]:
     """Field names allowed at a mapping path of the spec (for did-you-mean)."""
     annotations: list[Any] = [root]
+    node = data
     for part in path:
         annotations = [nxt for a in annotations for nxt in _step(a, part)]
-    names = {
-        name
+        node = node.get(part) if isinstance(node, dict) else None
+    models = [
+        leaf
         for a in annotations
         for leaf in _leaves(a)
         if isinstance(leaf, type) and issubclass(leaf, BaseModel)
-        for name, field in leaf.model_fields.items()
-        if not field.exclude
-    }
-    return sorted(names)
+    ]
+    if any(_matches_tag(m, node) for m in models):
+        models = [m for m in models if _matches_tag(m, node)]
+    return sorted({name for m in models for name, field in m.model_fields.items() if not field.exclude})
 
 
-def _message(err: dict[str, Any], root: type[BaseModel], loc: Loc) -> str:
+def _message(err: dict[str, Any], root: type[BaseModel], loc: Loc, data: Any = None) -> str:
     kind = err["type"]
     value = err.get("input")
     if kind == "extra_forbidden":
-        allowed = allowed_keys(root, loc[:-1])
+        allowed = allowed_keys(root, loc[:-1], data)
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
         return f"unknown key {loc[-1]!r}; {hint}"
@@ -126,11 +136,76 @@ _CUSTOM = {
 }
 
 
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+}
+
+
+def _union_root(data: Any, raw: tuple[Any, ...]) -> Loc | None:
+    """The data path at which a loc first leaves the data (a union member tag), if it does."""
+    node, out = data, []
+    for part in raw:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            out.append(part)
+            node = node[part]
+        else:
+            return tuple(out)
+    return None
+
+
+def _merged(errors: list[dict[str, Any]]) -> str:
+    """One message for a value that no member of a union accepts."""
+    wanted: list[str] = []
+    for err in errors:
+        if err["type"] == "literal_error":
+            text = str(err["ctx"]["expected"])
+        else:
+            text = _EXPECTED.get(err["type"], err["msg"])
+        if text not in wanted:
+            wanted.append(text)
+    return f"must be {' or '.join(wanted)} (got {errors[0].get('input')!r})"
+
+
 def findings_from(error: ValidationError, doc: SourceDoc, root: type[BaseModel]) -> list[Finding]:
-    """One finding per pydantic error, positioned on the YAML node it concerns."""
-    out: list[Finding] = []
+    """One finding per problem, positioned on the YAML node it concerns.
+
+    Pydantic reports a value rejected by a union once per member; those are folded into one
+    finding (the deepest ones when a member got further into the value).
+    """
+    entries = []
     for err in error.errors():
-        is_key = err["type"] == "extra_forbidden"
-        loc = data_loc(doc.data, err["loc"], keep_last=err["type"] in ("missing", "extra_forbidden"))
-        out.append(doc.finding(loc, dotted(loc), _message(err, root, loc), key=is_key))
+        raw = tuple(err["loc"])
+        keep_last = err["type"] in ("missing", "extra_forbidden")
+        loc = data_loc(doc.data, raw, keep_last=keep_last)
+        union = None if keep_last or (raw and raw[-1] == "[key]") else _union_root(doc.data, raw)
+        entries.append((err, loc, union))
+    groups: dict[Loc, list[tuple[dict[str, Any], Loc]]] = {}
+    out: list[Finding] = []
+    for err, loc, union in entries:
+        if union is None:
+            is_key = err["type"] == "extra_forbidden" or err["loc"][-1] == "[key]"
+            out.append(doc.finding(loc, dotted(loc), _message(err, root, loc, doc.data), key=is_key))
+        else:
+            groups.setdefault(union, []).append((err, loc))
+    for union, items in groups.items():
+        deeper = [(e, loc) for e, loc in items if len(loc) > len(union)]
+        if deeper:
+            out += [doc.finding(loc, dotted(loc), _message(e, root, loc, doc.data)) for e, loc in deeper]
+        elif len(items) == 1:
+            err, loc = items[0]
+            out.append(doc.finding(loc, dotted(loc), _message(err, root, loc, doc.data)))
+        else:
+            out.append(doc.finding(union, dotted(union), _merged([e for e, _ in items])))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -89,7 +90,9 @@ class Objective(Section):
     @classmethod
     def _one_group(cls, value: str) -> str:
         try:
-            groups = re.compile(value).groups
+            with warnings.catch_warnings():  # e.g. FutureWarning "Possible nested set"
+                warnings.simplefilter("ignore")
+                groups = re.compile(value).groups
         except re.error as err:
             raise PydanticCustomError(
                 "regex", "invalid regular expression: {err}", {"err": str(err)}

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from .instance_types import valid_instance_types
+from .instance_types import SHAPES, valid_instance_types
 
 _S3 = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(/[^\s]*)?$")
 _ROLE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@/\-]{1,512}$")
@@ -24,7 +24,7 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 def _matcher(pattern: re.Pattern[str], kind: str, example: str) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise PydanticCustomError(
                 kind,
                 "'{value}' is not a valid {what}; expected something like {example}",
@@ -36,7 +36,7 @@ def _matcher(pattern: re.Pattern[str], kind: str, example: str) -> Callable[[str
 
 
 def _check_s3(value: str) -> str:
-    match = _S3.match(value)
+    match = _S3.fullmatch(value)
     if not match or ".." in match.group("bucket") or "//" in value[5:]:
         raise PydanticCustomError(
             "s3_uri",
@@ -67,8 +67,14 @@ def _instance_type(kind: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         valid = valid_instance_types(kind)
         if value not in valid:
+            elsewhere = [k for k in SHAPES if k != kind and value in valid_instance_types(k)]
             close = difflib.get_close_matches(value, sorted(valid), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else "; see the SageMaker pricing page"
+            if elsewhere:
+                hint = f" (it is offered for {' and '.join(elsewhere)} jobs); choose a {kind} instance type"
+            elif close:
+                hint = f"; did you mean {close[0]!r}?"
+            else:
+                hint = "; see the SageMaker pricing page"
             raise PydanticCustomError(
                 "instance_type",
                 "'{value}' is not a SageMaker {kind} instance type{hint}",

@@ -58,21 +58,7 @@ SUBPROCESS_CASES = [
 ]
 
 # Case -> what is wrong in the spec layer. The .expected file holds the CORRECT output.
-KNOWN_BUGS: dict[str, str] = {
-    "target_in_drop_columns": (
-        "DataSection._columns_known raises at the `data` level, so the finding points at `data.input` "
-        "(the first key of the section) with path `data`; it should point at the offending "
-        "data.drop_columns item"
-    ),
-    "headerless_csv_without_columns": (
-        "DataSection._columns_known raises at the `data` level, so the finding points at `data.input`; "
-        "it should point at `data.header: false`"
-    ),
-    "parameter_bad_name": (
-        "a bad parameter NAME is positioned on the value (the spec path) because data_loc drops "
-        "pydantic's '[key]' loc part; the finding should point at the key"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _rel(case: str) -> str:

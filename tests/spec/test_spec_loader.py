@@ -78,11 +78,6 @@ def test_sandbox_refuses_attribute_escapes():
     assert "unsafe" in _only_finding(excinfo).message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render_template catches only jinja2.TemplateError: ZeroDivisionError/TypeError raised while "
-    "rendering (and TypeError 'no loader' for {% include %}) escape as a traceback with exit code 1",
-)
 @pytest.mark.parametrize(
     "expression",
     ["{{ 1 / 0 }}", '{{ "a" + 1 }}', '{% include "other.yaml" %}'],
@@ -183,12 +178,6 @@ def test_core_tags_are_accepted():
     assert doc.data == {"a": "5", "b": 7, "c": 1.0, "d": True, "e": None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explicit core tags with a bad value crash the loader: !!bool/!!timestamp raise "
-    "KeyError/AttributeError (traceback, exit 1) and !!int/!!float raise ValueError, which the CLI "
-    "prints without file:line:col; the loader should turn them into a finding at the node",
-)
 @pytest.mark.parametrize("value", ["!!int twenty", "!!float abc", "!!bool maybe", "!!timestamp someday"])
 def test_core_tag_with_bad_value_is_a_finding(value):
     with pytest.raises(SpecError) as excinfo:
@@ -218,11 +207,6 @@ def test_node_limit_counts_plain_nodes_too(monkeypatch):
         parse_yaml(f"a: [{', '.join(['1'] * 49)}]\n", "f.yaml")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deeply nested flow collections make PyYAML recurse until RecursionError, which escapes as "
-    "a traceback; parse_yaml should catch it and report a finding",
-)
 def test_deep_nesting_is_a_finding_not_a_crash():
     with pytest.raises(SpecError):
         parse_yaml("a: " + "[" * 1000 + "]" * 1000 + "\n", "f.yaml")
@@ -261,11 +245,6 @@ def test_yaml_syntax_error_position():
     assert finding.message == "YAML syntax error: mapping values are not allowed here"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_yaml prints only err.problem when PyYAML also gives a context, so a duplicate anchor "
-    "reads 'YAML syntax error: second occurrence' and a second document 'but found another document'",
-)
 @pytest.mark.parametrize(
     ("text", "words"),
     [("a: &x 1\nb: &x 2\n", "duplicate anchor"), ("a: 1\n---\nb: 2\n", "single document")],

@@ -192,13 +192,6 @@ def test_random_relative_inputs_never_crash(key):
         assert _valid_s3(spec.input_uri)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="types.py checks S3 URIs, ARNs, names and regions with re.match and a '$' anchor, which also "
-    "matches before a final newline: 'storage.write: \"s3://bucket/key\\n\"' (or a `|` block scalar, or "
-    "a --var ending in a newline) is accepted and the newline reaches the pipeline; use re.fullmatch or "
-    "\\Z",
-)
 @pytest.mark.parametrize(
     ("section", "key"),
     [
@@ -268,11 +261,6 @@ def test_random_text_is_parsed_or_reported(text):
         pytest.fail(f"{text!r} validated as a spec")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explicit core tags construct values with PyYAML's constructors unguarded: '!!bool x' raises "
-    "KeyError, '!!timestamp x' AttributeError, '!!int x' ValueError (see test_spec_loader)",
-)
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(
     tag=st.sampled_from(["!!int", "!!float", "!!bool", "!!timestamp", "!!null", "!!str"]),
