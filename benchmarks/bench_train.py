@@ -6,7 +6,7 @@ measured in the same run, is a child process that reads the same CSVs with train
 reader and times a plain ``lightgbm.train`` with the same parameters and early stopping. Results
 go to stdout and to the ``## Step scripts (train.py)`` section of benchmarks/RESULTS.md.
 
-    python benchmarks/bench_train.py [--repeats 3] [--datasets adult,kdd] [--no-write]
+    python benchmarks/bench_train.py [--repeats 5] [--datasets adult,kdd] [--no-write]
 """
 
 from __future__ import annotations
@@ -137,12 +137,11 @@ def bench(name: str, work: Path, repeats: int) -> dict:
         "categorical": len(schema["categorical"]),
         "preprocess_s": prep["wall_s"],
         "preprocess_mib": prep["maxrss_mib"],
-        "train_wall_s": med(r["wall_s"] for r in runs),
-        "train_wall_min_s": min(r["wall_s"] for r in runs),
+        "train_wall_s": [r["wall_s"] for r in runs],
         "train_mib": max(r["maxrss_mib"] for r in runs),
-        "base_train_s": med(b["train_s"] for b in baselines),
+        "base_train_s": [b["train_s"] for b in baselines],
         "base_read_s": med(b["read_s"] for b in baselines),
-        "base_wall_s": med(b["wall_s"] for b in baselines),
+        "base_wall_s": [b["wall_s"] for b in baselines],
         "base_mib": max(b["maxrss_mib"] for b in baselines),
         "best_iteration": runs[0]["metrics"]["best_iteration"],
         "base_best_iteration": baselines[0]["best_iteration"],
@@ -174,35 +173,47 @@ def machine() -> str:
     )
 
 
-def render(results: list[dict]) -> str:
+def render(results: list[dict], load: tuple[float, float]) -> str:
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         HEADING,
         "",
         f"Measured {today} by `python benchmarks/bench_train.py` on: {machine()}.",
+        f"1-minute load average {load[0]:.2f} before and {load[1]:.2f} after the run.",
         "",
         "`train.py` runs as a child process with the default hyperparameters (max 1000 rounds, early",
         "stopping 50, all cores); its wall time includes interpreter start, imports, CSV reading, training,",
-        "threshold search, predictions and writing the model. Peak memory is the child's max RSS (`wait4`).",
-        "The baseline, in the same run, is a fresh interpreter that reads the same CSVs with `train.py`'s",
-        "reader and calls a bare `lightgbm.train` with the same parameters and early stopping; its time is",
-        f"that call alone. Times are medians of {results[0]['repeats']} runs.",
+        "threshold search, predictions on train and validation, and writing the model. Peak memory is the",
+        "child's max RSS (`wait4`). The baseline, interleaved with it in the same run, is a fresh interpreter",
+        "that reads the same CSVs with `train.py`'s reader and calls a bare `lightgbm.train` with the same",
+        "parameters and early stopping; *baseline lgb.train* is that call alone, *baseline process* its whole",
+        f"process. {results[0]['repeats']} runs each, shown as min / median; ratios use the minimums, which are",
+        "the least disturbed by other work on this shared 2-core machine.",
         "",
-        "| data set | train / val / test rows | features (categorical) | preprocessing.py | "
-        "train.py wall | train.py peak RSS | baseline lgb.train | ratio | baseline read CSV | "
+        "| data set | train / val / test rows | features (categorical) | train.py wall | train.py peak RSS | "
+        "baseline lgb.train | train.py / lgb.train | baseline process | train.py / process | "
         "baseline peak RSS | rounds (script / baseline) | validation F1 / AUC |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         rows = " / ".join(f"{r['rows'][s]:,}" for s in ("train", "validation", "test"))
+        wall, base, proc = r["train_wall_s"], r["base_train_s"], r["base_wall_s"]
         lines.append(
             f"| {r['name']} | {rows} | {r['features']} ({r['categorical']}) | "
-            f"{r['preprocess_s']:.1f} s, {r['preprocess_mib']:.0f} MiB | "
-            f"{r['train_wall_s']:.2f} s | {r['train_mib']:.0f} MiB | {r['base_train_s']:.2f} s | "
-            f"{r['train_wall_s'] / r['base_train_s']:.2f}x | {r['base_read_s']:.2f} s | {r['base_mib']:.0f} MiB | "
-            f"{r['best_iteration']} / {r['base_best_iteration']} | "
+            f"{min(wall):.2f} / {statistics.median(wall):.2f} s | {r['train_mib']:.0f} MiB | "
+            f"{min(base):.2f} / {statistics.median(base):.2f} s | {min(wall) / min(base):.2f}x | "
+            f"{min(proc):.2f} / {statistics.median(proc):.2f} s | {min(wall) / min(proc):.2f}x | "
+            f"{r['base_mib']:.0f} MiB | {r['best_iteration']} / {r['base_best_iteration']} | "
             f"{r['validation_f1']:.4f} / {r['validation_auc']:.4f} |"
         )
+    lines += [
+        "",
+        "preprocessing.py on the same data (one run each): "
+        + "; ".join(
+            f"{r['name']} {r['preprocess_s']:.1f} s, {r['preprocess_mib']:.0f} MiB peak RSS" for r in results
+        )
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -220,17 +231,18 @@ def write_section(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--datasets", default="adult,kdd")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-train-") as work:
         results = []
         for name in args.datasets.split(","):
             print(f"bench_train: {name} ...", flush=True)
             results.append(bench(name.strip(), Path(work), args.repeats))
             print(json.dumps(results[-1], indent=2), flush=True)
-    section = render(results)
+    section = render(results, (load_before, os.getloadavg()[0]))
     print(section)
     if not args.no_write:
         write_section(section)

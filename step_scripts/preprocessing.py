@@ -313,7 +313,9 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     train, val, test = split_frame(frame, target, ratios, args.stratify, args.seed)
     parts = {"train": train, "validation": val, "test": test}
     write_outputs(Path(args.output_dir), parts, schema)
-    print(f"{PROG}: read {len(raw)} rows from {len(files)} file(s); kept {len(frame)} with a target")
+    print(f"{PROG}: read {len(raw)} rows from {len(files)} file(s)")
+    if len(frame) < len(raw):
+        print(f"{PROG}: dropped {len(raw) - len(frame)} rows with a missing target '{target}'")
     for name, part in parts.items():
         print(f"{PROG}: {name}: {len(part)} rows, positive rate {part[target].mean():.4f}")
     print(f"{PROG}: categorical: {sorted(schema['categorical'])}")
