@@ -1016,7 +1016,8 @@ def svg_bias_bars(
     left, right, row_h, top = 70, 70, 22, 24
     height = top + row_h * len(rows) + 28
     values = [abs(m["value"]) for m in rows if m["value"] is not None]
-    values += [abs(v) for v in baseline.values() if v is not None and math.isfinite(v)]
+    shown = [baseline.get(m["name"]) for m in rows]
+    values += [abs(v) for v in shown if v is not None and math.isfinite(v)]
     limit = _nice_limit(max(values + [0.1]) * 1.05)
     plot_w = width - left - right
     zero = left + plot_w / 2
@@ -1229,6 +1230,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#666;fon
 <p><span class="badge {{ status | replace(' ', '-') }}">{{ status }}</span>
 &nbsp;{{ rows }} rows &middot; check: {{ check }} &middot; prediction threshold {{ "%g" | format(threshold) }}
 &middot; label <b>{{ label }}</b> positive = {{ label_value }}</p>
+{% if model_threshold is not none %}<p class="muted">Predictions are probability &ge; the analysis config's probability_threshold
+({{ "%g" | format(threshold) }}), as in Clarify; the model's own F1 decision threshold (metadata.json) is {{ "%.4f" | format(model_threshold) }}.</p>{% endif %}
 <p class="muted">{{ baseline_note }}</p>
 {% if violations %}<h2>Violations</h2><table><tr><th>Check</th><th>Where</th><th>Metric</th><th>Value</th><th>Baseline</th><th>Description</th></tr>
 {% for v in violations %}<tr><td>{{ v.constraint_check_type }}</td><td>{{ v.where }}</td><td>{{ v.metric_name }}</td>
@@ -1373,6 +1376,7 @@ def report_context(
         "label": meta["label"],
         "label_value": meta["label_value"],
         "baseline_note": baseline_note,
+        "model_threshold": meta.get("model_threshold"),
         "violations": rows,
         "bias": bias,
         "shap": shap,
@@ -1478,7 +1482,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the analysis config has no methods.post_training_bias or methods.pre_training_bias")
     if "explainability" in checks and config.shap is None:
         raise InputError("the analysis config has no methods.shap section")
-    baseline = load_baseline(Path(args.baseline_constraints)) if args.baseline_constraints else None
+    baseline, baseline_problem = None, ""
+    if args.baseline_constraints:
+        try:
+            baseline = load_baseline(Path(args.baseline_constraints))
+        except InputError as exc:
+            if not args.skip_check:
+                raise
+            baseline_problem = str(exc)  # skip_check: the check is not run, so it cannot fail the step
 
     frame = read_dataset(Path(args.data_dir), config.headers, schema)
     try:
@@ -1527,15 +1538,24 @@ def run(args: argparse.Namespace) -> int:
 
     violations: list[dict] = []
     if baseline is not None:
-        violations = check_baseline(analysis, baseline, checks, args.bias_tolerance, args.ndcg_threshold)
+        try:
+            violations = check_baseline(analysis, baseline, checks, args.bias_tolerance, args.ndcg_threshold)
+        except InputError as exc:
+            if not args.skip_check:
+                raise
+            baseline_problem = str(exc)
         if shap_data is not None and SHAP_SECTION in (baseline.get("explanations") or {}):
             base = baseline["explanations"][SHAP_SECTION].get(shap_data["label"]) or {}
             score = ndcg(base.get("global_shap_values") or {}, shap_data["global_values"])
             shap_data["ndcg"] = None if math.isnan(score) else score
-    status, fails = decide(baseline is not None, args.skip_check, args.fail_on_violation, violations)
+    status, fails = decide(
+        bool(args.baseline_constraints), args.skip_check, args.fail_on_violation, violations
+    )
     _write_json(out / "violations.json", {"version": "1.0", "violations": violations})
 
-    if baseline is None:
+    if baseline_problem:
+        note = f"skip_check is true; the baseline was not usable ({baseline_problem})."
+    elif baseline is None:
         note = "No baseline constraints given: metrics computed, nothing compared."
     else:
         note = f"Compared with baseline '{args.baseline_constraints}': {len(violations)} violation(s)."
@@ -1550,6 +1570,9 @@ def run(args: argparse.Namespace) -> int:
             "rows": len(frame),
             "threshold": config.probability_threshold,
             "label": config.label,
+            "model_threshold": _json_number(metadata.get("threshold"))
+            if isinstance(metadata, dict)
+            else None,
             "label_value": ",".join(str(v) for v in config.label_values)
             if isinstance(config.label_values, list)
             else f"> {config.label_values}",
@@ -1560,7 +1583,6 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"{PROG}: {args.check}: {len(frame)} rows; wrote {out / 'analysis.json'}")
     print(f"{PROG}: {status}: {note}")
-    _ = metadata  # read to validate the model dir; the threshold used is the config's (Clarify semantics)
     if fails:
         print(
             f"{PROG}: error: {violation_line(violations[0], len(violations), out / 'violations.json')}",

@@ -37,6 +37,7 @@ SMALL_MODEL = [
     "--learning_rate", "0.2",
     "--num_leaves", "15",
     "--early_stopping_rounds", "10",
+    "--num_threads", "1",  # no OpenMP spin-waiting when other jobs share the 2 cores
 ]  # fmt: skip
 
 

@@ -239,6 +239,13 @@ def test_skip_check_passes_even_with_a_violation(clarify_job, first_run):
     assert result.returncode == 0, result.stderr
     assert result.stderr == "" and "SKIPPED" in result.stdout
     assert [v["metric_name"] for v in result.violations["violations"]] == ["DPPL"]  # recorded, not enforced
+    gone = clarify_job.run(
+        "bias", config, "--skip-check", "true", "--baseline-constraints", "/nonexistent.json"
+    )
+    assert gone.returncode == 0 and "SKIPPED" in gone.stdout and "not usable" in gone.stdout, gone.stderr
+    broken = clarify_job.run("bias", config, "--baseline-constraints", "/nonexistent.json")
+    assert broken.returncode == 1
+    assert broken.stderr == "clarify_check: error: baseline constraints '/nonexistent.json' does not exist\n"
 
 
 def test_fail_on_violation_false_does_not_fail(clarify_job, first_run):
