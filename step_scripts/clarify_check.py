@@ -48,11 +48,18 @@ Interpretations where the documentation leaves room are stated at each function;
   (raw margin) units, as Clarify's ``use_logit: true``; ``num_samples``, ``seed``, ``baseline``
   and ``num_clusters`` (KernelSHAP settings) do not apply; ``median`` aggregation is the
   median of the signed values (the documentation's wording);
+- DCAcc is written ``DCA`` (the name in Clarify's configs and analysis.json); both are accepted;
+- a facet without values is analysed one-vs-rest for each of its values (sorted); one number
+  on a numeric facet is a threshold (Clarify chooses by a uniqueness heuristic instead);
 - baseline checks: a bias metric violates when it is farther from its ideal than the
   baseline's value (Model Monitor's rule: |value| > |baseline| + tolerance; for DI, the ideal
   is 1 and the distance is |ln DI|); the explainability check computes the nDCG of the
   current global-SHAP ranking against the baseline's attributions (by magnitude) and
   violates below 0.90.
+
+ClarifyCheckStep semantics: without ``--baseline-constraints`` nothing is compared; with
+``--skip-check true`` violations are recorded but never fail the step (nor does an unusable
+baseline); otherwise a violation fails the step unless ``--fail-on-violation false``.
 
 Exit status: 0 done (also with violations when skipped or not enforced), 1 bad input,
 2 bad arguments, 3 check failed (one ``clarify_check: error: ...`` line on stderr).
@@ -927,11 +934,17 @@ def compare_explanations(
     return violations
 
 
-def load_baseline(path: Path) -> dict:
-    """The constraints JSON; a directory must hold analysis.json, constraints.json or exactly one *.json."""
+def load_baseline(path: Path) -> dict | None:
+    """The constraints JSON; a directory must hold analysis.json, constraints.json or exactly one *.json.
+
+    A directory without any JSON file means no baseline (None): a pipeline can always map a
+    baseline input and leave it empty for the first run.
+    """
     if path.is_dir():
         candidates = [path / "analysis.json", path / "constraints.json"]
         found = [c for c in candidates if c.is_file()] or sorted(path.glob("*.json"))
+        if not found:
+            return None
         if len(found) != 1 and not (found and found[0] in candidates):
             raise InputError(
                 f"baseline dir '{path}' must hold analysis.json, constraints.json or one *.json file"
@@ -1079,7 +1092,7 @@ def svg_disparate_impact(value: float | None, baseline: float | None = None, wid
         f"<line x1='{x(1):.1f}' y1='16' x2='{x(1):.1f}' y2='50' stroke='#333'/>",
         f"<text x='{x(low):.1f}' y='10' text-anchor='middle' fill='{GREEN}'>0.8</text>",
         f"<text x='{x(high):.1f}' y='10' text-anchor='middle' fill='{GREEN}'>1.25</text>",
-        f"<text x='{(x(low) + x(high)) / 2:.1f}' y='66' text-anchor='middle' fill='{GREEN}'>four-fifths rule</text>",
+        f"<text x='{(x(low) + x(high)) / 2:.1f}' y='10' text-anchor='middle' fill='{GREEN}'>four-fifths rule</text>",
         f"<line x1='{left}' y1='50' x2='{left + plot_w}' y2='50' stroke='#999'/>",
         f"<text x='{left - 8}' y='38' text-anchor='end'>DI</text>",
     ]
@@ -1549,7 +1562,7 @@ def run(args: argparse.Namespace) -> int:
             score = ndcg(base.get("global_shap_values") or {}, shap_data["global_values"])
             shap_data["ndcg"] = None if math.isnan(score) else score
     status, fails = decide(
-        bool(args.baseline_constraints), args.skip_check, args.fail_on_violation, violations
+        baseline is not None or bool(baseline_problem), args.skip_check, args.fail_on_violation, violations
     )
     _write_json(out / "violations.json", {"version": "1.0", "violations": violations})
 

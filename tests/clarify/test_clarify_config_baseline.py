@@ -216,6 +216,8 @@ def test_load_baseline_from_file_or_dir(cc, tmp_path):
         cc.load_baseline(tmp_path / "bad.json")
     with pytest.raises(cc.InputError, match="does not exist"):
         cc.load_baseline(tmp_path / "missing.json")
+    (tmp_path / "empty").mkdir()
+    assert cc.load_baseline(tmp_path / "empty") is None  # an empty baseline input: first run
 
 
 # ------------------------------------------------------------------------------------------ report
