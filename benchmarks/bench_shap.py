@@ -92,7 +92,7 @@ def train_census(csv: Path, work: Path) -> tuple[Path, Path]:
         SM_OUTPUT_DATA_DIR=str(work / "output"),
     )
     subprocess.run(
-        [sys.executable, str(SCRIPTS / "train.py"), "--seed", "42"],
+        [sys.executable, str(SCRIPTS / "train.py"), "--seed", "42", "--num_threads", "1"],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -146,8 +146,13 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="OpenMP threads for LightGBM (0 = all cores); 1 is steadiest"
+    )
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "SHAP_RESULTS.md"))
     args = parser.parse_args()
+    if args.threads > 0:  # before LightGBM is loaded: it reads OMP_NUM_THREADS then
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     try:
         import shap
     except ImportError:
@@ -271,7 +276,8 @@ def main() -> int:
         "",
         f"Run {date.today().isoformat()} on {machine()}; {versions}.",
         f"Command: `python benchmarks/bench_shap.py --kernel-rows {args.kernel_rows} --nsamples {args.nsamples} "
-        f"--clusters {args.clusters} --exact-rows {args.exact_rows} --rounds {args.rounds}`; 1-minute load "
+        f"--clusters {args.clusters} --exact-rows {args.exact_rows} --rounds {args.rounds} --threads {args.threads}`; "
+        f"LightGBM threads: {args.threads or 'all cores'}; 1-minute load "
         f"average {load_before[0]:.2f} before the timed rounds, {load_after[0]:.2f} after.",
         "",
         f"Model: the census pipeline's (preprocessing.py with census.yaml's split, train.py defaults): {model_desc}. "
@@ -307,7 +313,7 @@ def main() -> int:
         ]
     lines += [
         "",
-        "Both use every core (LightGBM's OpenMP threads), KernelSHAP through its batched model calls. "
+        "Both run on the same LightGBM threads (`--threads`), KernelSHAP through its batched model calls. "
         "TreeSHAP's cost grows with trees x leaves x depth^2, KernelSHAP's with nsamples x background size model rows.",
     ]
     Path(args.output).write_text("\n".join(lines) + "\n")
