@@ -122,11 +122,15 @@ def build_explainability(ctx: BuildContext) -> ClarifyCheckStep:
     return step
 
 
-def build(ctx: BuildContext) -> list[ClarifyCheckStep]:
-    """The configured checks (none when `clarify:` is absent)."""
+def build(ctx: BuildContext) -> list:
+    """The configured checks (none when `clarify:` is absent), by the configured engine."""
     section = ctx.spec.clarify
     if section is None:
         return []
+    if section.engine == "builtin":
+        from . import clarify_builtin
+
+        return clarify_builtin.build(ctx)
     steps = []
     if section.bias is not None:
         steps.append(build_bias(ctx))

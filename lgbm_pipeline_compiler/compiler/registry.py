@@ -8,27 +8,41 @@ from sagemaker.drift_check_baselines import DriftCheckBaselines
 from sagemaker.model_metrics import FileSource, MetricsSource, ModelMetrics
 from sagemaker.workflow.step_collections import RegisterModel
 
-from . import evaluation
+from . import clarify_builtin, evaluation
 from .context import BuildContext
 
 STEP_NAME = "Register"
 JSON = "application/json"
 
 
+def _builtin(ctx: BuildContext) -> bool:
+    return ctx.spec.clarify is not None and ctx.spec.clarify.engine == "builtin"
+
+
+def _calculated(ctx: BuildContext, step: Any) -> Any:
+    """Where a check's calculated constraints are (its analysis.json)."""
+    if _builtin(ctx):
+        return clarify_builtin.analysis_uri(step)
+    return step.properties.CalculatedBaselineConstraints
+
+
+def _drift(ctx: BuildContext, step: Any, check: str) -> Any:
+    """The constraints later drift checks compare against."""
+    if _builtin(ctx):
+        return clarify_builtin.drift_baseline_uri(step, ctx.spec.value_at(f"clarify.{check}.baseline"))
+    return step.properties.BaselineUsedForDriftCheckConstraints
+
+
+def _source(uri: Any) -> MetricsSource:
+    return MetricsSource(s3_uri=uri, content_type=JSON)
+
+
 def _metrics(ctx: BuildContext) -> ModelMetrics:
     bias, explain = ctx.steps.get("bias"), ctx.steps.get("explain")
     return ModelMetrics(
-        model_statistics=MetricsSource(s3_uri=evaluation.report_uri(ctx), content_type=JSON),
-        bias_post_training=MetricsSource(
-            s3_uri=bias.properties.CalculatedBaselineConstraints, content_type=JSON
-        )
-        if bias
-        else None,
-        explainability=MetricsSource(
-            s3_uri=explain.properties.CalculatedBaselineConstraints, content_type=JSON
-        )
-        if explain
-        else None,
+        model_statistics=_source(evaluation.report_uri(ctx)),
+        bias_post_training=_source(_calculated(ctx, bias)) if bias else None,
+        explainability=_source(_calculated(ctx, explain)) if explain else None,
     )
 
 
@@ -38,19 +52,18 @@ def _drift_baselines(ctx: BuildContext) -> DriftCheckBaselines | None:
         return None
     kwargs: dict[str, Any] = {}
     if bias:
-        kwargs["bias_post_training_constraints"] = MetricsSource(
-            s3_uri=bias.properties.BaselineUsedForDriftCheckConstraints, content_type=JSON
-        )
-        kwargs["bias_config_file"] = FileSource(
-            s3_uri=bias.clarify_check_config.monitoring_analysis_config_uri, content_type=JSON
-        )
+        kwargs["bias_post_training_constraints"] = _source(_drift(ctx, bias, "bias"))
     if explain:
-        kwargs["explainability_constraints"] = MetricsSource(
-            s3_uri=explain.properties.BaselineUsedForDriftCheckConstraints, content_type=JSON
-        )
-        kwargs["explainability_config_file"] = FileSource(
-            s3_uri=explain.clarify_check_config.monitoring_analysis_config_uri, content_type=JSON
-        )
+        kwargs["explainability_constraints"] = _source(_drift(ctx, explain, "explainability"))
+    if not _builtin(ctx):  # ClarifyCheckStep also uploads the monitoring configs drift checks use
+        if bias:
+            kwargs["bias_config_file"] = FileSource(
+                s3_uri=bias.clarify_check_config.monitoring_analysis_config_uri, content_type=JSON
+            )
+        if explain:
+            kwargs["explainability_config_file"] = FileSource(
+                s3_uri=explain.clarify_check_config.monitoring_analysis_config_uri, content_type=JSON
+            )
     return DriftCheckBaselines(**kwargs)
 
 

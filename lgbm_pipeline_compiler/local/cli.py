@@ -57,6 +57,7 @@ def summary(execution: Execution, work_dir: Path) -> dict[str, Any]:
         "status": execution.status,
         "failure_reason": execution.failure_reason,
         "registered_model_package": execution.registered_model_package,
+        "report": execution.report,
         "work_dir": str(work_dir),
         "parameters": execution.parameters,
         "steps": [
@@ -93,6 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(execution.failure_reason, file=sys.stderr)
         if execution.registered_model_package:
             print(f"registered {execution.registered_model_package}", file=sys.stderr)
+        if execution.report:
+            print(f"report {execution.report}", file=sys.stderr)
     return 0 if execution.status == "Succeeded" else 1
 
 
@@ -106,6 +109,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         )
     if not runs:
         print(f"no runs under {args.work_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_run_report
+
+    html, markdown = write_run_report(args.work_dir, args.run_id)
+    print(f"wrote {html} and {markdown}", file=sys.stderr)
     return 0
 
 
@@ -171,6 +182,11 @@ def add_commands(sub: argparse._SubParsersAction, with_spec: Any) -> None:
     p = sub.add_parser("runs", help="list local runs")
     work_dir(p)
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("report", help="write a run's bias and SHAP report (HTML + markdown)")
+    p.add_argument("run_id", metavar="RUN_ID")
+    work_dir(p)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("registry", help="the local model registry")
     p.add_argument("action", choices=["list", "approve"])

@@ -51,6 +51,7 @@ class Execution:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     registered_model_package: str | None = None
     failure_reason: str | None = None
+    report: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -213,9 +213,23 @@ class LocalRun:
             if r.type == "RegisterModel" and r.status == SUCCEEDED
         ]
         execution.registered_model_package = registered[0] if registered else None
+        self._report(execution)
         execution.ended = now()
         self.runs.save(execution)
         return execution
+
+    def _report(self, execution: Execution) -> None:
+        """The run's bias/SHAP report, when a check ran; a report failure is noted, not fatal."""
+        from .report import ReportError, _checks, write_run_report
+
+        self.runs.save(execution)
+        if not _checks(self.runs.dir(execution.id)):
+            return
+        try:
+            html, _ = write_run_report(self.work_dir, execution.id)
+            execution.report = str(html)
+        except (ReportError, OSError) as err:
+            execution.report = f"not written: {err}"
 
     def _run_step(self, node, record: StepRecord, properties, branches, previous: StepRecord | None) -> None:  # noqa: ANN001
         resolver = self._resolver(properties)

@@ -87,6 +87,19 @@ def check_clarify(spec: PipelineSpec) -> Iterator[Problem]:
             yield ("clarify", "bias", key), _unknown_column(name, spec.data.columns)
 
 
+def check_builtin_clarify(spec: PipelineSpec) -> Iterator[Problem]:
+    """The builtin engine picks the drift baseline at compile time: those inputs cannot be parameters."""
+    if spec.clarify is None or spec.clarify.engine != "builtin":
+        return
+    for name, path in spec.parameters.items():
+        if path.startswith("clarify.") and path.endswith(("supplied_constraints", "register_new_baseline")):
+            yield (
+                ("parameters", name),
+                f"with clarify.engine builtin, {path} cannot be a pipeline parameter; set it in the spec "
+                "(or use engine sagemaker-clarify)",
+            )
+
+
 def check_tuning(spec: PipelineSpec) -> Iterator[Problem]:
     for name in spec.tuning.ranges:
         if name in spec.training.hyperparameters:
@@ -134,7 +147,7 @@ def _absent(spec: PipelineSpec, parts: list[str]) -> bool:
         return True
 
 
-CHECKS = (check_data, check_clarify, check_tuning, check_deploy, check_parameters)
+CHECKS = (check_data, check_clarify, check_builtin_clarify, check_tuning, check_deploy, check_parameters)
 
 
 def cross_check(spec: PipelineSpec) -> list[Problem]:

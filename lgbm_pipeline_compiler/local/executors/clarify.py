@@ -52,7 +52,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     if not model_record.is_file():
         raise StepFailed(f"model {step['ModelName']!r} was not created in this run")
     model_uri = json.loads(model_record.read_text())["PrimaryContainer"]["ModelDataUrl"]
-    model_dir = ctx.work / "container" / "model"
+    model_dir = Path(ctx.container_path("/opt/ml/processing/model"))
     ctx.store.download(model_uri, model_dir)
 
     supplied = step.get("SuppliedBaselineConstraints") or None
@@ -66,7 +66,6 @@ def run(ctx: StepContext) -> dict[str, Any]:
         "--output-dir", ctx.container_path(output["S3Output"]["LocalPath"]),
         "--skip-check", _flag(step.get("SkipCheck")),
         "--fail-on-violation", _flag(step.get("FailOnViolation", True)),
-        "--report",
     ]  # fmt: skip
     if baseline_uri and _flag(step.get("RegisterNewBaseline")) == "false":
         baseline = ctx.work / "baseline"
