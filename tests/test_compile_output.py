@@ -13,6 +13,8 @@ from lgbm_pipeline_compiler import build_pipeline, compile_spec, load_spec, rend
 from lgbm_pipeline_compiler.cli import main
 from lgbm_pipeline_compiler.compiler import compile_definition
 
+from .spec_edits import strip_section
+
 REPO = Path(__file__).resolve().parent.parent
 CENSUS = REPO / "specs" / "census.yaml"
 
@@ -24,24 +26,6 @@ def _spec_copy(tmp_path: Path, edit=None) -> Path:
     path = tmp_path / "census.yaml"
     path.write_text(text)
     return path
-
-
-def _strip_section(text: str, section: str) -> str:
-    """Drop a top-level YAML section (its header line and indented body)."""
-    out, skipping = [], False
-    for line in text.splitlines(keepends=True):
-        if line.startswith(f"{section}:"):
-            skipping = True
-            continue
-        if skipping and (line.startswith(" ") or not line.strip()):
-            continue
-        skipping = False
-        out.append(line)
-    return "".join(out)
-
-
-def _strip_parameters_under(text: str, prefix: str) -> str:
-    return "".join(line for line in text.splitlines(keepends=True) if f": {prefix}." not in line)
 
 
 def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
@@ -101,9 +85,7 @@ def test_changing_a_step_script_changes_the_definition(tmp_path, census_compiled
 def test_absent_optional_sections_drop_their_steps(tmp_path):
     def edit(text: str) -> str:
         for section in ("clarify", "registry", "deploy"):
-            text = _strip_section(text, section)
-        for prefix in ("clarify", "registry"):
-            text = _strip_parameters_under(text, prefix)
+            text = strip_section(text, section)
         return text
 
     definition = compile_spec(load_spec(_spec_copy(tmp_path, edit)))
@@ -114,7 +96,7 @@ def test_absent_optional_sections_drop_their_steps(tmp_path):
 
 
 def test_registry_without_deploy_registers_only(tmp_path):
-    definition = compile_spec(load_spec(_spec_copy(tmp_path, lambda t: _strip_section(t, "deploy"))))
+    definition = compile_spec(load_spec(_spec_copy(tmp_path, lambda t: strip_section(t, "deploy"))))
     gate = definition["Steps"][-1]
     assert [s["Type"] for s in gate["Arguments"]["IfSteps"]] == ["RegisterModel"]
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ..spec_edits import strip_section  # noqa: F401 - re-exported for the tests here
+
 REPO = Path(__file__).resolve().parents[2]
 CENSUS = REPO / "specs" / "census.yaml"
 INPUT_URI = "s3://sagemaker-sample-files/datasets/tabular/uci_adult/census-income.csv"
@@ -24,20 +26,6 @@ def adult() -> Path:
     if not path.is_file():
         pytest.skip(f"Adult data not found at {path} (set LGBM_PIPELINE_DATA_DIR to the shared data dir)")
     return path
-
-
-def strip_section(text: str, section: str) -> str:
-    out, skipping = [], False
-    for line in text.splitlines(keepends=True):
-        if line.startswith(f"{section}:"):
-            skipping = True
-            continue
-        if skipping and (line.startswith(" ") or not line.strip()):
-            continue
-        skipping = False
-        if f": {section}." not in line:
-            out.append(line)
-    return "".join(out)
 
 
 def fast_spec_text(**replacements: str) -> str:
