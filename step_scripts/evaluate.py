@@ -40,7 +40,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", default="/opt/ml/processing/model")
     p.add_argument("--test-dir", default="/opt/ml/processing/test")
     p.add_argument("--output-dir", default="/opt/ml/processing/evaluation")
+    p.add_argument(
+        "--metrics",
+        type=parse_metrics,
+        default=list(METRICS),
+        help=f"comma-separated metrics to report, from {','.join(METRICS)} (the threshold is always reported)",
+    )
     return p
+
+
+METRICS = ("f1", "precision", "recall", "accuracy", "roc_auc")
+
+
+def parse_metrics(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in METRICS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown metric(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(METRICS)}"
+        )
+    return names
 
 
 def extract_model(archive: Path, destination: Path) -> Path:
@@ -148,7 +167,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         threshold = float(json.loads((root / "metadata.json").read_text())["threshold"])
         booster = lgb.Booster(model_file=str(root / "model.txt"))
     features, labels = read_test(Path(args.test_dir), schema)
-    metrics = classification_metrics(labels, booster.predict(features), threshold)
+    computed = classification_metrics(labels, booster.predict(features), threshold)
+    metrics = {name: value for name, value in computed.items() if name in args.metrics or name == "threshold"}
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(report(metrics), indent=2) + "\n")

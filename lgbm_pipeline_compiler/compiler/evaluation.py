@@ -69,7 +69,16 @@ def build(ctx: BuildContext) -> ProcessingStep:
                 destination=ctx.run_uri(STEP_NAME, "evaluation"),
             )
         ],
-        arguments=["--model-dir", MODEL_DIR, "--test-dir", TEST_DIR, "--output-dir", OUTPUT_DIR],
+        arguments=[
+            "--model-dir",
+            MODEL_DIR,
+            "--test-dir",
+            TEST_DIR,
+            "--output-dir",
+            OUTPUT_DIR,
+            "--metrics",
+            ",".join(section.metrics),
+        ],  # fmt: skip
     )
     step = ProcessingStep(STEP_NAME, step_args=step_args, property_files=[report])
     ctx.steps["evaluate"] = step

@@ -109,6 +109,14 @@ def check_tuning(spec: PipelineSpec) -> Iterator[Problem]:
             )
 
 
+def check_gate(spec: PipelineSpec) -> Iterator[Problem]:
+    if spec.quality_gate.metric not in spec.evaluation.metrics:
+        yield (
+            ("quality_gate", "metric"),
+            f"the gate reads {spec.quality_gate.metric!r}, which evaluation.metrics does not report; add it there",
+        )
+
+
 def check_deploy(spec: PipelineSpec) -> Iterator[Problem]:
     if spec.deploy is not None and spec.registry is None:
         yield (
@@ -147,7 +155,15 @@ def _absent(spec: PipelineSpec, parts: list[str]) -> bool:
         return True
 
 
-CHECKS = (check_data, check_clarify, check_builtin_clarify, check_tuning, check_deploy, check_parameters)
+CHECKS = (
+    check_data,
+    check_clarify,
+    check_builtin_clarify,
+    check_tuning,
+    check_gate,
+    check_deploy,
+    check_parameters,
+)
 
 
 def cross_check(spec: PipelineSpec) -> list[Problem]:

@@ -96,3 +96,21 @@ def test_refuses_unsafe_archive_entries(scripts, tmp_path):
     with pytest.raises(scripts.evaluate.InputError, match="unsafe entry"):
         scripts.evaluate.extract_model(archive, tmp_path / "out")
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_metrics_argument_limits_the_report(tmp_path, trained, preprocessed):
+    out = tmp_path / "evaluation"
+    args = ["--model-dir", str(trained.archive.parent), "--test-dir", str(preprocessed.output / "test"),
+            "--output-dir", str(out), "--metrics", "f1,roc_auc"]  # fmt: skip
+    result = run_script(SCRIPTS / "evaluate.py", args)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "evaluation.json").read_text())["classification_metrics"]
+    assert set(report) == {"f1", "roc_auc", "threshold"}
+
+
+def test_unknown_metric_is_a_clear_error(tmp_path, trained, preprocessed):
+    args = ["--model-dir", str(trained.archive.parent), "--test-dir", str(preprocessed.output / "test"),
+            "--output-dir", str(tmp_path / "e"), "--metrics", "f1,gini"]  # fmt: skip
+    result = run_script(SCRIPTS / "evaluate.py", args)
+    assert result.returncode == 2
+    assert "unknown metric(s) gini" in result.stderr and "Traceback" not in result.stderr
