@@ -11,9 +11,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .compiler import Compiled
+if TYPE_CHECKING:  # the compiler (and the SDK behind it) is imported only by those who compile
+    from .compiler import Compiled
 
 DEFINITION = "pipeline.json"
 MANIFEST = "manifest.json"

@@ -13,7 +13,6 @@ from typing import Any
 
 from ..spec.root import PipelineSpec
 from .artifacts import Artifact, ArtifactStore
-from .offline import quiet_sdk
 
 __all__ = ["Compiled", "build_pipeline", "compile_definition"]
 
@@ -28,6 +27,8 @@ class Compiled:
 
 def build_pipeline(spec: PipelineSpec):  # noqa: ANN201 - sagemaker.workflow.pipeline.Pipeline
     """The SDK Pipeline for a spec (users may add steps before compiling it themselves)."""
+    from .offline import quiet_sdk
+
     with quiet_sdk():
         from .pipeline import build
 
@@ -46,6 +47,8 @@ def _replace_strings(node: Any, mapping: dict[str, str]) -> Any:
 
 def compile_definition(spec: PipelineSpec) -> Compiled:
     """Build and serialise the pipeline offline; move SDK uploads to content-addressed keys."""
+    from .offline import quiet_sdk
+
     with quiet_sdk():
         from .pipeline import build
 

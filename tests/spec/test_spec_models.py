@@ -757,3 +757,21 @@ def test_objective_regex_emits_no_python_warning():
         warnings.simplefilter("always")
         validate_text(text)
     assert [str(w.message) for w in caught] == []
+
+
+def test_instance_type_cache_equals_botocore_enums(tmp_path, monkeypatch):
+    """The cached enums are botocore's own, and a cold cache is rebuilt from botocore."""
+    from lgbm_pipeline_compiler.spec import instance_types
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    instance_types._enums.cache_clear()
+    try:
+        fresh = instance_types._enums()
+        assert instance_types._cache_file().is_file()
+        instance_types._enums.cache_clear()
+        assert instance_types._enums() == fresh
+        direct = instance_types._from_botocore()
+        assert {k: frozenset(v) for k, v in direct.items()} == fresh
+        assert "ml.m5.xlarge" in fresh["processing"] and "ml.m5.large" in fresh["inference"]
+    finally:
+        instance_types._enums.cache_clear()
