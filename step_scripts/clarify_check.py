@@ -147,7 +147,8 @@ class AnalysisConfig:
     label_values: Any  # list of values, or one number (threshold)
     facets: list = field(default_factory=list)
     group_variable: str | None = None
-    probability_threshold: float = DEFAULT_PROBABILITY_THRESHOLD
+    probability_threshold: float | None = DEFAULT_PROBABILITY_THRESHOLD
+    """None: predictions are the model's served labels (its own threshold in metadata.json)."""
     post_training: list | None = None  # metric names (canonical), None: not requested
     pre_training: list | None = None
     shap: dict | None = None
@@ -220,8 +221,16 @@ def parse_config(raw: Mapping, schema: Mapping) -> AnalysisConfig:
     label_values = raw.get("label_values_or_threshold", [1])
     if isinstance(label_values, list) and not label_values:
         raise InputError("label_values_or_threshold must not be empty")
+    # Clarify reads the predicted label from the model's output when the predictor names a label
+    # column and no probability_threshold is given; here that label is probability >= the model's
+    # own threshold (inference.py's rule), so None stands for "the model's threshold".
+    uses_model_label = "probability_threshold" not in raw and "label" in (raw.get("predictor") or {})
     try:
-        threshold = float(raw.get("probability_threshold", DEFAULT_PROBABILITY_THRESHOLD))
+        threshold = (
+            None
+            if uses_model_label
+            else float(raw.get("probability_threshold", DEFAULT_PROBABILITY_THRESHOLD))
+        )
     except (TypeError, ValueError):
         raise InputError(
             f"probability_threshold must be a number, got {raw.get('probability_threshold')!r}"
@@ -1243,7 +1252,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#666;fon
 <p><span class="badge {{ status | replace(' ', '-') }}">{{ status }}</span>
 &nbsp;{{ rows }} rows &middot; check: {{ check }} &middot; prediction threshold {{ "%g" | format(threshold) }}
 &middot; label <b>{{ label }}</b> positive = {{ label_value }}</p>
-{% if model_threshold is not none %}<p class="muted">Predictions are probability &ge; the analysis config's probability_threshold
+{% if threshold_source == "the model's served labels" %}<p class="muted">Predictions are the model's served labels: probability &ge; its own F1 decision threshold ({{ "%.4f" | format(threshold) }}, metadata.json).</p>
+{% elif model_threshold is not none %}<p class="muted">Predictions are probability &ge; the analysis config's probability_threshold
 ({{ "%g" | format(threshold) }}), as in Clarify; the model's own F1 decision threshold (metadata.json) is {{ "%.4f" | format(model_threshold) }}.</p>{% endif %}
 <p class="muted">{{ baseline_note }}</p>
 {% if violations %}<h2>Violations</h2><table><tr><th>Check</th><th>Where</th><th>Metric</th><th>Value</th><th>Baseline</th><th>Description</th></tr>
@@ -1386,6 +1396,7 @@ def report_context(
         "check": meta["check"],
         "rows": meta["rows"],
         "threshold": meta["threshold"],
+        "threshold_source": meta.get("threshold_source", "the analysis config"),
         "label": meta["label"],
         "label_value": meta["label_value"],
         "baseline_note": baseline_note,
@@ -1481,6 +1492,18 @@ def decide(
     return ("FAILED", True) if fail_on_violation else ("NOT ENFORCED", False)
 
 
+def effective_threshold(config: AnalysisConfig, metadata: Mapping) -> float:
+    """The probability at or above which a prediction is positive for the bias metrics."""
+    if config.probability_threshold is not None:
+        return config.probability_threshold
+    try:
+        return float(metadata["threshold"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(
+            "the analysis config uses the model's labels but metadata.json has no threshold"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     import lightgbm as lgb  # imported here so argument errors exit before the slow import
 
@@ -1517,7 +1540,7 @@ def run(args: argparse.Namespace) -> int:
         predicted = None
         if config.post_training is not None:
             proba = np.asarray(booster.predict(features), dtype="float64")
-            predicted = proba >= config.probability_threshold
+            predicted = proba >= effective_threshold(config, metadata)
         analysis.update(bias_sections(frame, config, schema, predicted))
     if "explainability" in checks:
         shap_cfg = config.shap or {}
@@ -1581,7 +1604,10 @@ def run(args: argparse.Namespace) -> int:
             "check": args.check,
             "model": f"LightGBM ({booster.num_trees()} trees, {len(schema['features'])} features)",
             "rows": len(frame),
-            "threshold": config.probability_threshold,
+            "threshold": effective_threshold(config, metadata),
+            "threshold_source": "the model's served labels"
+            if config.probability_threshold is None
+            else "the analysis config",
             "label": config.label,
             "model_threshold": _json_number(metadata.get("threshold"))
             if isinstance(metadata, dict)

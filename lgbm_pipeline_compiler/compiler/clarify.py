@@ -17,8 +17,17 @@ from .context import BuildContext
 BIAS_STEP = "ModelBiasCheck"
 EXPLAIN_STEP = "ModelExplainabilityCheck"
 ALL_POST_TRAINING = "all"
-# inference.py answers text/csv with "probability,label": the probability is column 0.
-PROBABILITY_INDEX = 0
+# inference.py answers text/csv with "probability,label": probability in column 0, label in 1.
+PROBABILITY_INDEX, LABEL_INDEX = 0, 1
+
+
+def predicted_label_config(probability_threshold: float | None) -> ModelPredictedLabelConfig:
+    """Predictions for the bias metrics: the served label, or probability >= a given threshold."""
+    if probability_threshold is None:
+        return ModelPredictedLabelConfig(label=LABEL_INDEX, probability=PROBABILITY_INDEX)
+    return ModelPredictedLabelConfig(
+        probability=PROBABILITY_INDEX, probability_threshold=probability_threshold
+    )
 
 
 def headers(ctx: BuildContext) -> list[str]:
@@ -81,9 +90,7 @@ def build_bias(ctx: BuildContext) -> ClarifyCheckStep:
             group_name=bias.group_name,
         ),
         model_config=_model_config(ctx, section),
-        model_predicted_label_config=ModelPredictedLabelConfig(
-            probability=PROBABILITY_INDEX, probability_threshold=bias.probability_threshold
-        ),
+        model_predicted_label_config=predicted_label_config(bias.probability_threshold),
         methods=ALL_POST_TRAINING if bias.methods == ALL_POST_TRAINING else list(bias.methods),
     )
     step = ClarifyCheckStep(

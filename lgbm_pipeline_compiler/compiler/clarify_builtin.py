@@ -12,14 +12,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sagemaker.clarify import BiasConfig, DataConfig, ModelPredictedLabelConfig, SHAPConfig
+from sagemaker.clarify import BiasConfig, DataConfig, SHAPConfig
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.steps import ProcessingStep
 
 from ..spec.clarify import Baseline
 from . import preprocessing
-from .clarify import ALL_POST_TRAINING, BIAS_STEP, EXPLAIN_STEP, PROBABILITY_INDEX, headers
+from .clarify import (
+    ALL_POST_TRAINING,
+    BIAS_STEP,
+    EXPLAIN_STEP,
+    PROBABILITY_INDEX,
+    headers,
+    predicted_label_config,
+)
 from .context import BuildContext
 from .evaluation import INSTALL_THEN_RUN, REQUIREMENTS_DIR
 from .tuning import best_model_uri
@@ -57,13 +64,12 @@ def analysis_config(ctx: BuildContext, check: str) -> dict[str, Any]:
                 group_name=bias.group_name,
             ).get_config()
         )
-        threshold, predictor = ModelPredictedLabelConfig(
-            probability=PROBABILITY_INDEX, probability_threshold=bias.probability_threshold
-        ).get_predictor_config()
+        threshold, predictor = predicted_label_config(bias.probability_threshold).get_predictor_config()
         methods = ALL_POST_TRAINING if bias.methods == ALL_POST_TRAINING else list(bias.methods)
         config["methods"] = {"post_training_bias": {"methods": methods}}
         config["predictor"] = predictor
-        config["probability_threshold"] = threshold
+        if threshold is not None:
+            config["probability_threshold"] = threshold
     else:
         explain = section.explainability
         assert explain is not None

@@ -32,7 +32,9 @@ class BiasCheck(Section):
     group_name: str | None = None
     """Column that forms subgroups for the conditional metrics (CDDPL)."""
     methods: list[PostTrainingMethod] | Literal["all"] = Field(default_factory=lambda: ["DPPL"])
-    probability_threshold: float = Field(default=0.5, gt=0, lt=1)
+    probability_threshold: float | None = Field(default=None, gt=0, lt=1)
+    """Probability at which Clarify calls a prediction positive; default: the model's own label
+    (train.py's F1-optimal threshold, what the endpoint serves)."""
     baseline: Baseline = Field(default_factory=Baseline)
 
 

@@ -56,6 +56,19 @@ def test_config_from_the_sdk_shape(cc):
     assert config.shap["agg_method"] == "mean_abs"
 
 
+def test_predictor_label_without_threshold_means_the_models_own_labels(cc):
+    raw = analysis_config()
+    raw.pop("probability_threshold", None)
+    raw["predictor"] = {"label": 1, "probability": 0}
+    config = cc.parse_config(raw, SCHEMA)
+    assert config.probability_threshold is None
+    assert cc.effective_threshold(config, {"threshold": 0.3799}) == 0.3799
+    with pytest.raises(cc.InputError, match="metadata.json has no threshold"):
+        cc.effective_threshold(config, {})
+    raw["probability_threshold"] = 0.6
+    assert cc.effective_threshold(cc.parse_config(raw, SCHEMA), {"threshold": 0.38}) == 0.6
+
+
 def test_config_defaults_and_indices(cc):
     raw = {
         "label": 0,

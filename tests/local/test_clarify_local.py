@@ -93,8 +93,8 @@ def test_skip_check_passes_despite_the_violation(make_spec, tmp_path, adult):
 
 def test_builtin_engine_fails_on_a_violated_literal_baseline(make_spec, tmp_path, adult):
     text = _builtin(fast_spec_text()).replace(
-        "    probability_threshold: 0.5\n",
-        f"    probability_threshold: 0.5\n    baseline: {{supplied_constraints: '{BASELINE_URI}'}}\n",
+        "    facet_values: [Female]\n",
+        f"    facet_values: [Female]\n    baseline: {{supplied_constraints: '{BASELINE_URI}'}}\n",
     )
     options = RunOptions(
         work_dir=tmp_path / "work",

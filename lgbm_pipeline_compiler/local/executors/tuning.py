@@ -119,7 +119,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
         ctx.log.write(
             f"note: {strategy} strategy is sampled at random locally (no local {strategy} optimiser)\n"
         )
-    seed = int(hashlib.sha256(ctx.execution_id.encode()).hexdigest()[:8], 16)
+    # Seeded by the step's definition: the same pipeline samples the same trials on every run.
+    seed = int(hashlib.sha256(json.dumps(ctx.step, sort_keys=True).encode()).hexdigest()[:8], 16)
     candidates = list(sample(trials.config["ParameterRanges"], strategy, trials.count, seed))
     ctx.log.write(f"{len(candidates)} trials, {trials.parallel} at a time\n")
     ctx.log.flush()
