@@ -434,7 +434,9 @@ def test_instance_type_valid_elsewhere_says_so():
 
 def test_bias_check_defaults():
     bias = BiasCheck(facet_name="Sex")
-    assert bias.label_values == [1] and bias.methods == ["DPPL"] and bias.probability_threshold == 0.5
+    assert (
+        bias.label_values == [1] and bias.methods == ["DPPL"] and bias.probability_threshold is None
+    )  # the served label
     assert BiasCheck(facet_name="Sex", methods="all").methods == "all"
 
 
