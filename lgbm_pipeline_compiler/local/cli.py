@@ -137,12 +137,20 @@ def cmd_registry(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from botocore.exceptions import ClientError
+
     from .control import LocalSageMaker
     from .registry import LocalRegistry
     from .serve import load_model, make_server
     from .store import ObjectStore
 
-    arn = args.model_package or LocalSageMaker(args.work_dir).endpoint_model_package(args.endpoint)
+    try:
+        arn = args.model_package or LocalSageMaker(args.work_dir).endpoint_model_package(args.endpoint)
+    except ClientError as err:
+        known = ", ".join(LocalSageMaker(args.work_dir).endpoints()) or "none"
+        raise LookupError(
+            f"{err.response['Error']['Message']} (endpoints under {args.work_dir}: {known})"
+        ) from None
     model = load_model(ObjectStore(args.work_dir), LocalRegistry(args.work_dir).model_data_url(arn))
     server = make_server(model, args.host, args.port)
     print(

@@ -89,7 +89,8 @@ class LocalRun:
         self.definition = definition
         self.pipeline_name = pipeline_name
         self.options = options
-        self.work_dir = Path(options.work_dir)
+        # Absolute: scripts run with their step directory as the working directory.
+        self.work_dir = Path(options.work_dir).resolve()
         self.store = ObjectStore(self.work_dir)
         self.runs = RunStore(self.work_dir)
         self.nodes = build_graph(definition)

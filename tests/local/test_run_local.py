@@ -164,3 +164,20 @@ def test_unknown_parameter_is_a_clear_error(capsys, tmp_path, adult):
                  "--data", f"{INPUT_URI}={adult}"])  # fmt: skip
     assert code == 2
     assert "unknown parameter(s) F1Treshold" in capsys.readouterr().err
+
+
+def test_default_relative_work_dir_works(make_spec, tmp_path, adult, monkeypatch, capsys):
+    """As the README runs it: from the project dir, with the default `.lgbm-pipeline/` work dir."""
+    spec = make_spec(_no_clarify(fast_spec_text()))
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert main(["run", str(spec), "--local", "--data", f"{INPUT_URI}={adult}"]) == 0
+    assert "Succeeded" in capsys.readouterr().err
+    assert (project / ".lgbm-pipeline" / "registry" / "census-income-lgbm" / "1.json").is_file()
+
+
+def test_serve_unknown_endpoint_is_a_clear_error(tmp_path, capsys):
+    code = main(["serve", "--endpoint", "nope", "--work-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and 'Could not find endpoint "nope"' in err and "Traceback" not in err
