@@ -20,6 +20,9 @@ It writes, under ``--output-dir``:
   {``global_shap_values``, ``expected_value``}). As in Clarify, this file is also the
   constraints file of a new baseline (``CalculatedBaselineConstraints``; Model Monitor's
   ``suggested_constraints()`` reads ``analysis.json``);
+- ``drift_check_baseline.json``: the constraints later drift checks use (ClarifyCheckStep's
+  ``BaselineUsedForDriftCheckConstraints``): this run's analysis when ``--register-new-baseline``
+  is true or there was no baseline, else the baseline it was checked against;
 - ``violations.json``: Model Monitor's violations schema (``bias_drift_check`` /
   ``feature_attribution_drift_check``), empty when nothing was compared;
 - ``explanations_shap/out.csv``: local SHAP values, one row per record, when
@@ -84,6 +87,7 @@ import pandas as pd
 
 PROG = "clarify_check"
 MODEL_FILES = ("model.txt", "schema.json", "metadata.json")
+DRIFT_BASELINE_FILE = "drift_check_baseline.json"
 EXIT_INPUT, EXIT_VIOLATION = 1, 3
 DEFAULT_PROBABILITY_THRESHOLD = 0.5  # Clarify's default for ModelPredictedLabelConfig
 NDCG_THRESHOLD = 0.90  # Model Monitor's feature attribution drift threshold
@@ -122,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="/opt/ml/processing/output")
     p.add_argument("--baseline-constraints", default=None, help="constraints JSON (or a dir holding one)")
     p.add_argument("--skip-check", type=parse_bool, default=False)
+    p.add_argument("--register-new-baseline", type=parse_bool, default=False)
     p.add_argument("--fail-on-violation", type=parse_bool, default=True)
     p.add_argument("--bias-tolerance", type=float, default=0.0)
     p.add_argument("--ndcg-threshold", type=float, default=NDCG_THRESHOLD)
@@ -967,7 +972,7 @@ def load_baseline(path: Path) -> dict | None:
         raise InputError(f"baseline constraints '{path.name}' is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InputError(f"baseline constraints '{path.name}' must be a JSON object")
-    return data
+    return data or None  # {}: the compiler's "no baseline" placeholder for a baseline parameter
 
 
 def check_baseline(
@@ -1588,6 +1593,10 @@ def run(args: argparse.Namespace) -> int:
         baseline is not None or bool(baseline_problem), args.skip_check, args.fail_on_violation, violations
     )
     _write_json(out / "violations.json", {"version": "1.0", "violations": violations})
+    # ClarifyCheckStep's BaselineUsedForDriftCheckConstraints: the new result when a new baseline is
+    # registered or there was none, else the baseline that was checked against.
+    new_baseline = args.register_new_baseline or baseline is None
+    _write_json(out / DRIFT_BASELINE_FILE, analysis if new_baseline else baseline)
 
     if baseline_problem:
         note = f"skip_check is true; the baseline was not usable ({baseline_problem})."

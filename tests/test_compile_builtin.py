@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lgbm_pipeline_compiler import SpecError, load_spec, render_json
+from lgbm_pipeline_compiler import load_spec, render_json
 from lgbm_pipeline_compiler.compiler import compile_definition
 
 from .test_compile_shapes import all_steps, request_for, validate
@@ -14,16 +14,10 @@ from .test_compile_shapes import all_steps, request_for, validate
 REPO = Path(__file__).resolve().parent.parent
 
 
-def builtin_text(keep_baseline_parameters: bool = False) -> str:
-    text = (
-        (REPO / "specs" / "census.yaml").read_text().replace("clarify:\n", "clarify:\n  engine: builtin\n", 1)
-    )
-    if keep_baseline_parameters:
-        return text
-    return "".join(
-        line for line in text.splitlines(keepends=True)
-        if "supplied_constraints" not in line and "register_new_baseline" not in line
-    )  # fmt: skip
+def builtin_text() -> str:
+    """The census spec (with its baseline parameters) on the builtin engine."""
+    census = (REPO / "specs" / "census.yaml").read_text()
+    return census.replace("clarify:\n", "clarify:\n  engine: builtin\n", 1)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +56,8 @@ def test_registry_reads_the_builtin_outputs(builtin_compiled):
         "analysis.json",
     ]
     assert "ConfigFile" not in register["DriftCheckBaselines"]["Bias"]
+    drift = register["DriftCheckBaselines"]["Bias"]["PostTrainingConstraints"]["S3Uri"]["Std:Join"]["Values"]
+    assert drift[-1] == "drift_check_baseline.json"
 
 
 def test_builtin_steps_match_botocore_shapes(builtin_compiled, sagemaker_model):
@@ -79,14 +75,18 @@ def test_builtin_compile_is_byte_stable(builtin_compiled):
     assert again.artifacts.keys() == compiled.artifacts.keys()
 
 
-def test_builtin_rejects_baseline_choices_as_parameters(tmp_path):
-    path = tmp_path / "census.yaml"
-    path.write_text(builtin_text(keep_baseline_parameters=True))
-    with pytest.raises(SpecError) as err:
-        load_spec(path)
-    messages = [f.message for f in err.value.findings]
-    assert len(messages) == 4
-    assert all("with clarify.engine builtin" in m and "cannot be a pipeline parameter" in m for m in messages)
+def test_baseline_parameters_reach_the_check(builtin_compiled):
+    compiled, _ = builtin_compiled
+    params = {p["Name"]: p for p in compiled.definition["Parameters"]}
+    default = params["SuppliedModelBiasConstraints"]["DefaultValue"]
+    assert default.endswith("/no-baseline.json") and compiled.artifacts[default].data == b"{}\n"
+    step = next(s for s in compiled.definition["Steps"] if s["Name"] == "ModelBiasCheck")
+    baseline = next(i for i in step["Arguments"]["ProcessingInputs"] if i["InputName"] == "baseline")
+    assert baseline["S3Input"]["S3Uri"] == {"Get": "Parameters.SuppliedModelBiasConstraints"}
+    args = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--register-new-baseline") + 1] == {
+        "Std:Join": {"On": "", "Values": [{"Get": "Parameters.RegisterNewModelBiasBaseline"}]}
+    }
 
 
 @pytest.fixture(scope="module")

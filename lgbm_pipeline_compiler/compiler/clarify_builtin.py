@@ -2,9 +2,11 @@
 
 Same inputs as the ClarifyCheckSteps (the Clarify dataset, an analysis config in Clarify's format,
 the model — read directly, no shadow endpoint), same outputs (analysis.json, which doubles as the
-calculated constraints) and the same failure behaviour (skip check, fail on violation). The drift
-baseline is the supplied constraints when given (and no new baseline is registered), else the
-calculated result; the latest-approved-package lookup of ClarifyCheckStep is not available.
+calculated constraints; drift_check_baseline.json, the baseline used for drift checks), the same
+baseline parameters (skip check, register new baseline, supplied constraints) and the same failure
+behaviour. ClarifyCheckStep's lookup of the latest approved package's baseline is not available:
+the baseline is the supplied constraints. An exposed supplied-constraints parameter defaults to a
+"no baseline" artifact ({}), since a processing input cannot be empty.
 """
 
 from __future__ import annotations
@@ -127,12 +129,13 @@ def _build(ctx: BuildContext, check: str, step_name: str, baseline: Baseline) ->
         "--skip-check", _flag(ctx.params(f"{base}.skip_check")),
         "--fail-on-violation", _flag(baseline.fail_on_violation),
     ]  # fmt: skip
-    if baseline.supplied_constraints and not baseline.register_new_baseline:
-        inputs.append(
-            ProcessingInput(
-                source=baseline.supplied_constraints, destination=BASELINE_DIR, input_name="baseline"
-            )
-        )
+    arguments += ["--register-new-baseline", _flag(ctx.params(f"{base}.register_new_baseline"))]
+    supplied_path = f"{base}.supplied_constraints"
+    if ctx.params.is_exposed(supplied_path) and baseline.supplied_constraints is None:
+        ctx.params.set_default(supplied_path, ctx.artifacts.add("no-baseline.json", b"{}\n"))
+    supplied = ctx.params(supplied_path)
+    if supplied:
+        inputs.append(ProcessingInput(source=supplied, destination=BASELINE_DIR, input_name="baseline"))
         arguments += ["--baseline-constraints", BASELINE_DIR]
     processor = ScriptProcessor(
         image_uri=ctx.training_image,
@@ -164,10 +167,9 @@ def analysis_uri(step: ProcessingStep) -> Join:
     return Join(on="/", values=[out, "analysis.json"])
 
 
-def drift_baseline_uri(step: ProcessingStep, baseline: Baseline) -> Any:
-    if baseline.supplied_constraints and not baseline.register_new_baseline:
-        return baseline.supplied_constraints
-    return analysis_uri(step)
+def drift_baseline_uri(step: ProcessingStep) -> Join:
+    out = step.properties.ProcessingOutputConfig.Outputs["analysis_result"].S3Output.S3Uri
+    return Join(on="/", values=[out, "drift_check_baseline.json"])
 
 
 def build(ctx: BuildContext) -> list[ProcessingStep]:

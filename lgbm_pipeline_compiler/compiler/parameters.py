@@ -35,6 +35,13 @@ class ParameterResolver:
             self._by_path[path] = _CLASSES[EXPOSABLE[path]](name=name, default_value=default)
         self._spec = spec
 
+    def is_exposed(self, path: str) -> bool:
+        return path in self._by_path
+
+    def set_default(self, path: str, value: Any) -> None:
+        """Replace an exposed parameter's default (a builder knows a better one than the spec's)."""
+        self._by_path[path].default_value = value
+
     def __call__(self, path: str) -> Any:
         if path in self._by_path:
             return self._by_path[path]

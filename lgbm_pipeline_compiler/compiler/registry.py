@@ -29,7 +29,7 @@ def _calculated(ctx: BuildContext, step: Any) -> Any:
 def _drift(ctx: BuildContext, step: Any, check: str) -> Any:
     """The constraints later drift checks compare against."""
     if _builtin(ctx):
-        return clarify_builtin.drift_baseline_uri(step, ctx.spec.value_at(f"clarify.{check}.baseline"))
+        return clarify_builtin.drift_baseline_uri(step)
     return step.properties.BaselineUsedForDriftCheckConstraints
 
 

@@ -87,19 +87,6 @@ def check_clarify(spec: PipelineSpec) -> Iterator[Problem]:
             yield ("clarify", "bias", key), _unknown_column(name, spec.data.columns)
 
 
-def check_builtin_clarify(spec: PipelineSpec) -> Iterator[Problem]:
-    """The builtin engine picks the drift baseline at compile time: those inputs cannot be parameters."""
-    if spec.clarify is None or spec.clarify.engine != "builtin":
-        return
-    for name, path in spec.parameters.items():
-        if path.startswith("clarify.") and path.endswith(("supplied_constraints", "register_new_baseline")):
-            yield (
-                ("parameters", name),
-                f"with clarify.engine builtin, {path} cannot be a pipeline parameter; set it in the spec "
-                "(or use engine sagemaker-clarify)",
-            )
-
-
 def check_tuning(spec: PipelineSpec) -> Iterator[Problem]:
     for name in spec.tuning.ranges:
         if name in spec.training.hyperparameters:
@@ -158,7 +145,6 @@ def _absent(spec: PipelineSpec, parts: list[str]) -> bool:
 CHECKS = (
     check_data,
     check_clarify,
-    check_builtin_clarify,
     check_tuning,
     check_gate,
     check_deploy,

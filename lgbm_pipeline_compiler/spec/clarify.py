@@ -56,7 +56,7 @@ class ClarifySection(Section):
     engine: Literal["sagemaker-clarify", "builtin"] = "sagemaker-clarify"
     """`sagemaker-clarify`: ClarifyCheckSteps run by SageMaker Clarify. `builtin`: processing steps
     running step_scripts/clarify_check.py (exact TreeSHAP, no shadow endpoint) for accounts
-    without Clarify; the drift baseline is the supplied constraints or the calculated result."""
+    without Clarify; the baseline is the supplied constraints (no latest-approved lookup)."""
     instance_type: ProcessingInstance = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, le=100)
     volume_size_gb: int = Field(default=30, ge=1, le=16384)

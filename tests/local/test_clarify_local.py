@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +16,7 @@ BASELINE_URI = "s3://acme-baselines/census/bias-constraints.json"
 
 
 def _builtin(text: str) -> str:
-    text = text.replace("clarify:\n", "clarify:\n  engine: builtin\n", 1)
-    lines = text.splitlines(keepends=True)
-    return "".join(
-        line for line in lines if "supplied_constraints" not in line and "register_new_baseline" not in line
-    )
+    return text.replace("clarify:\n", "clarify:\n  engine: builtin\n", 1)
 
 
 def _strict_bias_baseline(tmp_path) -> str:
@@ -89,6 +86,20 @@ def test_skip_check_passes_despite_the_violation(make_spec, tmp_path, adult):
     assert execution.status == "Succeeded", execution.failure_reason
     violations = next((tmp_path / "work" / "s3").rglob("ModelBiasCheck/analysis/violations.json"))
     assert "DPPL" in violations.read_text()
+
+
+def test_builtin_engine_takes_the_baseline_parameter(make_spec, tmp_path, adult):
+    options = RunOptions(
+        work_dir=tmp_path / "work",
+        data={INPUT_URI: str(adult), BASELINE_URI: _strict_bias_baseline(tmp_path)},
+        parameters={"SuppliedModelBiasConstraints": BASELINE_URI, "SkipModelBiasCheck": "true"},
+    )
+    execution = run_spec(make_spec(_builtin(fast_spec_text())), options)
+    assert execution.status == "Succeeded", execution.failure_reason
+    out = next((tmp_path / "work" / "s3").rglob("ModelBiasCheck/analysis"))
+    assert "DPPL" in (out / "violations.json").read_text()  # compared (and recorded), not enforced
+    drift = json.loads((out / "drift_check_baseline.json").read_text())
+    assert drift == json.loads(Path(_strict_bias_baseline(tmp_path)).read_text())  # the baseline stays in use
 
 
 def test_builtin_engine_fails_on_a_violated_literal_baseline(make_spec, tmp_path, adult):
