@@ -30,7 +30,7 @@ from .clarify import (
     predicted_label_config,
 )
 from .context import BuildContext
-from .evaluation import INSTALL_THEN_RUN, REQUIREMENTS_DIR
+from .evaluation import INSTALL_THEN_RUN, requirements_input
 from .tuning import best_model_uri
 
 SCRIPT = "clarify_check.py"
@@ -99,9 +99,6 @@ def _build(ctx: BuildContext, check: str, step_name: str, baseline: Baseline) ->
     assert section is not None
     base = f"clarify.{check}.baseline"
     config = json.dumps(analysis_config(ctx, check), sort_keys=True, indent=2).encode()
-    from .artifacts import read_script
-
-    name, requirements = read_script("requirements.txt", ctx.spec.source_dir)
     inputs = [
         ProcessingInput(source=best_model_uri(ctx), destination=MODEL_DIR, input_name="model"),
         ProcessingInput(
@@ -114,11 +111,7 @@ def _build(ctx: BuildContext, check: str, step_name: str, baseline: Baseline) ->
             destination=CONFIG_DIR,
             input_name="analysis_config",
         ),
-        ProcessingInput(
-            source=ctx.artifacts.add(name, requirements),
-            destination=REQUIREMENTS_DIR,
-            input_name="requirements",
-        ),
+        requirements_input(ctx),
     ]
     arguments = [
         "--check", check,

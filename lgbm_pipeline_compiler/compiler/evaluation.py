@@ -29,6 +29,14 @@ INSTALL_THEN_RUN = [
 ]
 
 
+def requirements_input(ctx: BuildContext) -> ProcessingInput:
+    """step_scripts/requirements.txt as the input INSTALL_THEN_RUN installs before the script."""
+    name, data = read_script("requirements.txt", ctx.spec.source_dir)
+    return ProcessingInput(
+        source=ctx.artifacts.add(name, data), destination=REQUIREMENTS_DIR, input_name="requirements"
+    )
+
+
 def build(ctx: BuildContext) -> ProcessingStep:
     section = ctx.spec.evaluation
     inputs = [
@@ -42,12 +50,7 @@ def build(ctx: BuildContext) -> ProcessingStep:
     if section.image_uri:
         image, command = section.image_uri, ["python3"]
     else:
-        name, data = read_script("requirements.txt", ctx.spec.source_dir)
-        inputs.append(
-            ProcessingInput(
-                source=ctx.artifacts.add(name, data), destination=REQUIREMENTS_DIR, input_name="requirements"
-            )
-        )
+        inputs.append(requirements_input(ctx))
         image, command = ctx.training_image, INSTALL_THEN_RUN
     processor = ScriptProcessor(
         image_uri=image,

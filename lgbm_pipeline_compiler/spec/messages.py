@@ -8,6 +8,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core.core_schema import ErrorType
 
 from ..errors import Finding, Loc, dotted
 from .loader import SourceDoc
@@ -108,32 +109,13 @@ def _message(err: dict[str, Any], root: type[BaseModel], loc: Loc, data: Any = N
     message = err["msg"]
     if kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
-    if not isinstance(value, (dict, list)) and kind not in _CUSTOM and "got" not in message:
+    if not isinstance(value, (dict, list)) and kind in _PYDANTIC_TYPES and "got" not in message:
         message = f"{message} (got {value!r})"
     return message
 
 
-_CUSTOM = {
-    "s3_uri",
-    "role_arn",
-    "lambda_arn",
-    "sagemaker_name",
-    "aws_region",
-    "instance_type",
-    "ratio_sum",
-    "range_order",
-    "log_scale",
-    "reverse_log_scale",
-    "integer_scaling",
-    "regex",
-    "regex_group",
-    "parallel_jobs",
-    "grid_ranges",
-    "threshold_range",
-    "columns_required",
-    "target_dropped",
-    "duplicate_column",
-}
+# Our own error types (PydanticCustomError) already quote the value; pydantic's do not.
+_PYDANTIC_TYPES = frozenset(typing.get_args(ErrorType))
 
 
 _EXPECTED = {
