@@ -3,10 +3,14 @@
 >>> from lgbm_pipeline_compiler import load_spec, compile_spec, render_json
 >>> spec = load_spec("specs/census.yaml", variables={"env": "prod"})
 >>> print(render_json(compile_spec(spec)))
+
+Run it locally (no AWS, no Docker) with ``run_local(spec, data={spec.input_uri: "adult.csv"})``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .errors import CompileError, Finding, SpecError
@@ -21,6 +25,7 @@ __all__ = [
     "compile_spec",
     "load_spec",
     "render_json",
+    "run_local",
 ]
 
 
@@ -31,11 +36,14 @@ def build_pipeline(spec: PipelineSpec) -> Any:
     return build(spec)
 
 
-def compile_spec(spec: PipelineSpec) -> dict[str, Any]:
-    """The pipeline definition as plain data (what SageMaker receives as PipelineDefinition)."""
+def compile_spec(spec: PipelineSpec, customize: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """The pipeline definition as plain data (what SageMaker receives as PipelineDefinition).
+
+    ``customize`` receives the SDK ``Pipeline`` before it is serialised, to add or change steps.
+    """
     from .compiler import compile_definition
 
-    return compile_definition(spec).definition
+    return compile_definition(spec, customize).definition
 
 
 def render_json(definition: dict[str, Any]) -> str:
@@ -43,3 +51,25 @@ def render_json(definition: dict[str, Any]) -> str:
     from .emit import render_json as render
 
     return render(definition)
+
+
+def run_local(
+    spec: PipelineSpec | str | Path,
+    work_dir: str | Path = ".lgbm-pipeline",
+    data: Mapping[str, str] | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> Any:
+    """Compile and run a pipeline on this machine, as `lgbm-pipeline run --local` does.
+
+    ``data`` maps input S3 URIs to local files; ``parameters`` overrides pipeline parameters.
+    Returns the execution record (``.status``, ``.steps``, ``.registered_model_package``).
+    """
+    from .local.api import run_spec
+    from .local.runner import RunOptions
+
+    options = RunOptions(
+        work_dir=Path(work_dir),
+        data={k: str(v) for k, v in (data or {}).items()},
+        parameters={k: str(v) for k, v in (parameters or {}).items()},
+    )
+    return run_spec(spec, options)

@@ -11,21 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from .errors import CompileError, Finding, SpecError
+from .spec.variables import parse_vars
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
-    """`--var KEY=VALUE` pairs → dict; a malformed pair is a SpecError-like usage error."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise ValueError(
-                f"--var {pair!r}: expected KEY=VALUE with KEY a plain identifier, e.g. --var env=prod"
-            )
-        out[key.strip()] = value
-    return out
 
 
 def _print_findings(findings: Sequence[Finding], fmt: str) -> None:

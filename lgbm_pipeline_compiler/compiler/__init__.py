@@ -7,10 +7,12 @@ Imports of the SDK happen inside functions, under :func:`quiet_sdk`, so importin
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..errors import CompileError
 from ..spec.root import PipelineSpec
 from .artifacts import Artifact, ArtifactStore
 
@@ -45,20 +47,38 @@ def _replace_strings(node: Any, mapping: dict[str, str]) -> Any:
     return node
 
 
-def compile_definition(spec: PipelineSpec) -> Compiled:
-    """Build and serialise the pipeline offline; move SDK uploads to content-addressed keys."""
+def compile_definition(spec: PipelineSpec, customize: Callable[[Any], None] | None = None) -> Compiled:
+    """Build and serialise the pipeline offline; move SDK uploads to content-addressed keys.
+
+    ``customize(pipeline)`` may add or change steps of the SDK Pipeline before it is serialised;
+    it runs offline too (any AWS call it makes is refused).
+    """
     from .offline import quiet_sdk
 
     with quiet_sdk():
         from .pipeline import build
 
         built = build(spec)
+        if customize is not None:
+            customize(built.pipeline)
         definition = json.loads(built.pipeline.definition())
     store: ArtifactStore = built.artifacts
     moved = {
         uri: store.add(PurePosixPath(uri).name, data) for uri, data in sorted(built.captured_uploads.items())
     }
     definition = _replace_strings(definition, moved)
-    text = json.dumps(definition)
-    referenced = {uri: a for uri, a in sorted(store.by_uri.items()) if uri in text}
-    return Compiled(definition=definition, artifacts=referenced)
+    refuse_what_sagemaker_would_refuse(definition)
+    return Compiled(definition=definition, artifacts=store.referenced_by(json.dumps(definition)))
+
+
+def refuse_what_sagemaker_would_refuse(definition: dict[str, Any]) -> None:
+    """A CompileError naming every request member SageMaker would refuse, step by step."""
+    from ..lint.requests import check_request, walk_steps
+
+    lines = [
+        f"step {step['Name']}: {problem.message}"
+        for step in walk_steps(definition["Steps"])
+        for problem in check_request(step["Type"], step.get("Arguments"))
+    ]
+    if lines:
+        raise CompileError("the definition has requests SageMaker would refuse:\n  " + "\n  ".join(lines))

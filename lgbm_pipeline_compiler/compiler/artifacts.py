@@ -41,11 +41,33 @@ class ArtifactStore:
     write_prefix: str
     by_uri: dict[str, Artifact] = field(default_factory=dict)
 
+    bundles: dict[str, list[str]] = field(default_factory=dict)
+    """Prefix → the URIs of its files, for artifacts a job reads as a whole prefix."""
+
     def add(self, name: str, data: bytes) -> str:
         artifact = Artifact(name, data)
         uri = f"{self.write_prefix}/artifacts/{artifact.digest}/{name}"
         self.by_uri[uri] = artifact
         return uri
+
+    def add_bundle(self, folder: str, files: dict[str, bytes]) -> str:
+        """Files under one content-addressed prefix (hash of every name and content); returns it."""
+        listing = "".join(f"{sha256(files[name])}  {name}\n" for name in sorted(files))
+        prefix = f"{self.write_prefix}/artifacts/{sha256(listing.encode())}/{folder}"
+        self.bundles[prefix] = []
+        for name in sorted(files):
+            uri = f"{prefix}/{name}"
+            self.by_uri[uri] = Artifact(name, files[name])
+            self.bundles[prefix].append(uri)
+        return prefix
+
+    def referenced_by(self, text: str) -> dict[str, Artifact]:
+        """The artifacts a definition text names, directly or through a bundle's prefix."""
+        wanted = {uri for uri in self.by_uri if uri in text}
+        for prefix, uris in self.bundles.items():
+            if f'"{prefix}"' in text:
+                wanted |= set(uris)
+        return {uri: self.by_uri[uri] for uri in sorted(wanted)}
 
 
 def read_script(name: str, spec_dir: str) -> tuple[str, bytes]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sagemaker import image_uris
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join
 
@@ -14,14 +13,14 @@ from .artifacts import ArtifactStore, read_script
 from .parameters import ParameterResolver
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildContext:
+    """Shared, read-only inputs of the builders (steps travel between them as typed handles)."""
+
     spec: PipelineSpec
     session: Any
     params: ParameterResolver
     artifacts: ArtifactStore
-    steps: dict[str, Any] = field(default_factory=dict)
-    """Built steps by role (preprocess, tune, model, evaluate, bias, explain, register, ...)."""
 
     @property
     def role(self) -> str:
@@ -34,16 +33,6 @@ class BuildContext:
     def run_uri(self, *parts: str) -> Join:
         """A per-execution S3 URI: {write}/runs/{execution id}/parts..."""
         return Join(on="/", values=[self.write, "runs", ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
-
-    def sklearn_image(self, framework_version: str) -> str:
-        return image_uris.retrieve(
-            "sklearn", self.spec.pipeline.region, version=framework_version, instance_type="ml.m5.xlarge"
-        )
-
-    @property
-    def training_image(self) -> str:
-        training = self.spec.training
-        return training.image_uri or self.sklearn_image(training.framework_version)
 
     def script_uri(self, name: str) -> str:
         """Content-addressed S3 URI of a step script (registered as an artifact)."""

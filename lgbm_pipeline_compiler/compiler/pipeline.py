@@ -1,17 +1,30 @@
-"""The facade over the builders: spec → SDK Pipeline, in data-flow order."""
+"""The one place where steps are wired: spec → SDK Pipeline, read top to bottom as the data flow."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sagemaker.workflow.pipeline import Pipeline
 
 from ..spec.root import PipelineSpec
-from . import clarify, deploy, evaluation, gate, model, preprocessing, registry, tuning
 from .artifacts import ArtifactStore
 from .context import BuildContext
+from .handles import Checks
 from .offline import make_session
 from .parameters import ParameterResolver
+from .steps import (
+    batch_transform,
+    clarify,
+    clarify_builtin,
+    deploy,
+    evaluation,
+    model,
+    preprocessing,
+    quality_gate,
+    registry,
+    tuning,
+)
 
 
 @dataclass
@@ -26,14 +39,30 @@ def build(spec: PipelineSpec) -> Built:
     session, captured = make_session(spec.pipeline.region, spec.storage.write_bucket)
     params = ParameterResolver(spec)
     ctx = BuildContext(spec=spec, session=session, params=params, artifacts=ArtifactStore(spec.storage.write))
-    steps = [preprocessing.build(ctx), tuning.build(ctx), model.build(ctx), evaluation.build(ctx)]
-    steps += clarify.build(ctx)
-    gated = [s for s in (registry.build(ctx), deploy.build(ctx)) if s is not None]
-    steps.append(gate.build(ctx, gated))
+
+    data = preprocessing.build(ctx)
+    tuned = tuning.build(ctx, data)
+    modeled = model.build(ctx, tuned)
+    evaluated = evaluation.build(ctx, data, tuned)
+    checks = Checks()
+    if spec.clarify is not None:
+        engine = clarify_builtin if spec.clarify.engine == "builtin" else clarify
+        checks = engine.build(ctx, data, tuned, modeled)
+
+    gated: list[Any] = []  # registered, deployed and scored only if the gate passes
+    if spec.registry is not None:
+        registered = registry.build(ctx, modeled, evaluated, checks)
+        gated.append(registered.step)
+        if spec.deploy is not None:
+            gated.append(deploy.build(ctx, registered).step)
+        if spec.batch_transform is not None:
+            gated.append(batch_transform.build(ctx, data, modeled, registered).step)
+    gate = quality_gate.build(ctx, evaluated, checks, if_steps=gated)
+
     pipeline = Pipeline(
         name=spec.pipeline.name,
         parameters=params.parameters,
-        steps=steps,
+        steps=[data.step, tuned.step, modeled.step, evaluated.step, *checks.steps, gate],
         sagemaker_session=session,
     )
     return Built(pipeline=pipeline, artifacts=ctx.artifacts, captured_uploads=captured)

@@ -9,16 +9,18 @@ from pathlib import Path
 
 from ..compiler import compile_definition
 from ..emit import write_output
-from ..spec import load_spec
+from ..spec import PipelineSpec, load_spec
 from .records import Execution
 from .runner import LocalRun, RunOptions
 
 
 def run_spec(
-    spec_path: str | Path, options: RunOptions, variables: Mapping[str, str] | None = None
+    spec: str | Path | PipelineSpec, options: RunOptions, variables: Mapping[str, str] | None = None
 ) -> Execution:
-    """Compile a spec, write the definition and artifacts under the work dir, and run them."""
-    spec = load_spec(spec_path, variables)
+    """Compile a spec (a path, or a loaded PipelineSpec), write the definition and artifacts under
+    the work dir, and run them."""
+    if not isinstance(spec, PipelineSpec):
+        spec = load_spec(spec, variables)
     compiled_dir = write_output(
         Path(options.work_dir) / "compiled" / spec.pipeline.name, compile_definition(spec)
     )

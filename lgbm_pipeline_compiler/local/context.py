@@ -32,6 +32,8 @@ class StepContext:
     region: str
     account: str
     services: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    """A one-line account of what the step did, for the run record (set by the executor)."""
 
     @property
     def name(self) -> str:

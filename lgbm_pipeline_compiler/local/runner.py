@@ -12,13 +12,13 @@ import os
 import secrets
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..emit import render_json
-from . import conditions
+from ..lint.requests import check_request, validation_message, walk_steps
 from .context import StepContext, StepFailed
 from .executors import EXECUTORS
 from .expressions import ExpressionError, Resolver
@@ -130,12 +130,7 @@ class LocalRun:
         """Every input that no step produces must already be in the store (--data)."""
         resolver = self._resolver({})
         for node in self.nodes:
-            for item in (
-                node.step.get("Arguments", {}).get("ProcessingInputs", [])
-                if isinstance(node.step.get("Arguments"), dict)
-                else []
-            ):
-                uri = item["S3Input"]["S3Uri"]
+            for uri in input_uris(node.step.get("Arguments")):
                 try:
                     resolved = resolver(uri, node.name)
                 except ExpressionError:
@@ -272,33 +267,30 @@ class LocalRun:
         work = self.runs.dir(self.execution.id) / "steps" / node.name
         with log_path.open("w", encoding="utf-8") as log:
             try:
+                executor = EXECUTORS.get(node.step["Type"])
+                if executor is None:
+                    raise StepFailed(f"step type {node.step['Type']} cannot run locally")
+                refused = check_request(node.step["Type"], resolved)
+                if refused:  # SageMaker refuses the job at creation: nothing runs
+                    raise StepFailed(validation_message(refused))
+                work.mkdir(parents=True, exist_ok=True)
+                ctx = StepContext(
+                    step=node.step,
+                    resolve=lambda v, _n=node.name: resolver(v, _n),
+                    store=self.store,
+                    work=work,
+                    log=log,
+                    execution_id=self.execution.id,
+                    work_dir=self.work_dir,
+                    cores=self.options.cores,
+                    region=self.region,
+                    account=self.account,
+                    services={"registry": self.registry},
+                )
+                record.properties = executor(ctx)
+                record.note = ctx.note
                 if node.step["Type"] == "Condition":
-                    outcome, account = conditions.evaluate_all(
-                        node.step["Arguments"]["Conditions"], lambda v: resolver(v, node.name)
-                    )
-                    branches[node.name] = "IfSteps" if outcome else "ElseSteps"
-                    record.properties = {"Outcome": outcome}
-                    record.note = f"{account} → {'if' if outcome else 'else'} branch"
-                    log.write(record.note + "\n")
-                else:
-                    executor = EXECUTORS.get(node.step["Type"])
-                    if executor is None:
-                        raise StepFailed(f"step type {node.step['Type']} cannot run locally")
-                    work.mkdir(parents=True, exist_ok=True)
-                    ctx = StepContext(
-                        step=node.step,
-                        resolve=lambda v, _n=node.name: resolver(v, _n),
-                        store=self.store,
-                        work=work,
-                        log=log,
-                        execution_id=self.execution.id,
-                        work_dir=self.work_dir,
-                        cores=self.options.cores,
-                        region=self.region,
-                        account=self.account,
-                        services={"registry": self.registry},
-                    )
-                    record.properties = executor(ctx)
+                    branches[node.name] = "IfSteps" if record.properties["Outcome"] else "ElseSteps"
                 record.status = SUCCEEDED
                 properties[node.name] = record.properties
             except (StepFailed, ExpressionError, ValueError, OSError) as err:
@@ -311,17 +303,28 @@ class LocalRun:
         self._emit("succeeded" if record.status == SUCCEEDED else "failed", record)
 
 
-def _walk_steps(steps: list[dict[str, Any]]):  # noqa: ANN202
-    for step in steps:
-        yield step
-        if step["Type"] == "Condition":
-            yield from _walk_steps(
-                step["Arguments"].get("IfSteps", []) + step["Arguments"].get("ElseSteps", [])
-            )
+INPUT_HOLDERS = ("S3Input", "S3DataSource")
+"""Request members whose S3Uri a job reads: processing inputs, training, tuning and transform
+channels (S3DataSource), beside ModelDataUrl."""
+
+
+def input_uris(node: Any) -> Iterator[Any]:
+    """Every S3 location a step's request reads, of any input kind."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in INPUT_HOLDERS and isinstance(value, dict) and "S3Uri" in value:
+                yield value["S3Uri"]
+            elif key == "ModelDataUrl":
+                yield value
+            else:
+                yield from input_uris(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from input_uris(item)
 
 
 def _first_role(definition: dict[str, Any]) -> str:
-    for step in _walk_steps(definition["Steps"]):
+    for step in walk_steps(definition["Steps"]):
         args = step.get("Arguments", {})
         for key in ("RoleArn", "ExecutionRoleArn"):
             if isinstance(args, dict) and isinstance(args.get(key), str):

@@ -44,13 +44,25 @@ class ServingModel:
 
 
 def _load_module(path: Path) -> ModuleType:
+    """Import inference.py as the serving container does: its code/ directory on sys.path."""
     if not path.is_file():
         raise FileNotFoundError(f"the model archive has no {path.name} under code/")
     spec = importlib.util.spec_from_file_location(f"served_inference_{abs(hash(path))}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))
+    before = set(sys.modules)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+        # Modules imported from this code/ dir (step_common) belong to this model only: another
+        # model's archive may ship another version of them.
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if origin.startswith(str(path.parent)):
+                del sys.modules[name]
     return module
 
 

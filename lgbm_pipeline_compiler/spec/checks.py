@@ -112,6 +112,14 @@ def check_deploy(spec: PipelineSpec) -> Iterator[Problem]:
         )
 
 
+def check_batch_transform(spec: PipelineSpec) -> Iterator[Problem]:
+    if spec.batch_transform is not None and spec.registry is None:
+        yield (
+            ("batch_transform",),
+            "batch_transform needs a `registry` section: it scores with the model that was registered",
+        )
+
+
 def check_parameters(spec: PipelineSpec) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for name, path in spec.parameters.items():
@@ -148,6 +156,7 @@ CHECKS = (
     check_tuning,
     check_gate,
     check_deploy,
+    check_batch_transform,
     check_parameters,
 )
 

@@ -26,6 +26,8 @@ EXPOSABLE: dict[str, ParameterType] = {
     "quality_gate.threshold": "Float",
     "deploy.instance_type": "String",
     "deploy.instance_count": "Integer",
+    "batch_transform.instance_type": "String",
+    "batch_transform.instance_count": "Integer",
 }
 
 PARAMETER_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,255}$"

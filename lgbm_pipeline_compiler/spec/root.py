@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, PrivateAttr, StringConstraints
 
 from .base import Section
+from .batch_transform import BatchTransformSection
 from .clarify import ClarifySection
 from .data import DataSection
 from .deploy import DeploySection
@@ -37,6 +38,7 @@ class PipelineSpec(Section):
     clarify: ClarifySection | None = None
     registry: RegistrySection | None = None
     deploy: DeploySection | None = None
+    batch_transform: BatchTransformSection | None = None
     parameters: dict[ParameterName, str] = Field(default_factory=dict)
     """Pipeline parameter name → dotted spec path whose value becomes its default."""
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from .base import Section
 from .types import TrainingInstance
@@ -18,7 +19,21 @@ class TrainingSection(Section):
     """A path relative to the spec file, or the name of a bundled step script."""
     instance_type: TrainingInstance = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, le=100)
+    """1: train.py trains one whole model per instance, so more instances would only repeat it."""
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
     max_runtime_seconds: int = Field(default=3600, ge=1, le=28 * 24 * 3600)
     hyperparameters: dict[str, Scalar] = Field(default_factory=dict)
     """Static hyperparameters passed to every trial as --name value."""
+
+    @field_validator("instance_count")
+    @classmethod
+    def _one_instance(cls, count: int) -> int:
+        if count > 1:
+            raise PydanticCustomError(
+                "single_instance_training",
+                "instance_count {count}: train.py trains the same full model on every instance, so "
+                "{count} instances would pay for {count} identical trainings; use 1 (distributed "
+                "LightGBM training is not supported yet)",
+                {"count": count},
+            )
+        return count

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..context import StepContext
-from . import catalog, clarify, deploy, processing, tuning
+from . import catalog, clarify, condition, deploy, fail, processing, transform, tuning
 
 Executor = Callable[[StepContext], dict[str, Any]]
 
@@ -17,4 +17,7 @@ EXECUTORS: dict[str, Executor] = {
     "RegisterModel": catalog.register_model,
     "ClarifyCheck": clarify.run,
     "Lambda": deploy.run,
+    "Condition": condition.run,
+    "Transform": transform.run,
+    "Fail": fail.run,
 }

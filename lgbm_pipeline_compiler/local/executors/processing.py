@@ -16,6 +16,14 @@ def script_in(entrypoint: list[str]) -> str | None:
     return scripts[-1] if scripts else None
 
 
+def container_env(ctx: StepContext, environment: dict[str, str]) -> dict[str, str]:
+    """The job's environment with container paths (also in PATH-like lists) mapped locally."""
+    return {
+        key: ":".join(ctx.container_path(part) for part in value.split(":"))
+        for key, value in environment.items()
+    }
+
+
 def stage_inputs(ctx: StepContext, inputs: list[dict[str, Any]]) -> None:
     for item in inputs:
         s3 = item["S3Input"]
@@ -45,7 +53,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     stage_inputs(ctx, args.get("ProcessingInputs", []))
     command = [python(), ctx.container_path(script)]
     command += [ctx.container_path(a) for a in app.get("ContainerArguments", [])]
-    env = {**os.environ, **args.get("Environment", {}), "OMP_NUM_THREADS": str(ctx.cores)}
+    env = {**os.environ, **container_env(ctx, args.get("Environment", {})), "OMP_NUM_THREADS": str(ctx.cores)}
     ctx.run_script(command, env=env)
     return {
         "ProcessingJobName": f"{ctx.name}-{ctx.execution_id}",

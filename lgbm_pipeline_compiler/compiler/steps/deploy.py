@@ -5,7 +5,8 @@ from __future__ import annotations
 from sagemaker.lambda_helper import Lambda
 from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
 
-from .context import BuildContext
+from ..context import BuildContext
+from ..handles import Deployed, Registered
 
 STEP_NAME = "Deploy"
 OUTPUTS = {
@@ -16,16 +17,14 @@ OUTPUTS = {
 }
 
 
-def build(ctx: BuildContext) -> LambdaStep | None:
+def build(ctx: BuildContext, registered: Registered) -> Deployed:
     section = ctx.spec.deploy
-    if section is None:
-        return None
-    register = ctx.steps["register"]
+    assert section is not None
     step = LambdaStep(
         STEP_NAME,
         lambda_func=Lambda(function_arn=section.lambda_arn, session=ctx.session),
         inputs={
-            "model_package_arn": register.properties.ModelPackageArn,
+            "model_package_arn": registered.model_package_arn,
             "endpoint_name": section.endpoint_name,
             "endpoint_config_name": section.endpoint_config_name or section.endpoint_name,
             "role_arn": ctx.role,
@@ -34,5 +33,4 @@ def build(ctx: BuildContext) -> LambdaStep | None:
         },
         outputs=[LambdaOutput(output_name=name, output_type=kind) for name, kind in OUTPUTS.items()],
     )
-    ctx.steps["deploy"] = step
-    return step
+    return Deployed(step)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sagemaker.model import Model
 from sagemaker.workflow.model_step import ModelStep
 
-from .context import BuildContext
-from .tuning import best_model_uri
+from ..containers import training_image
+from ..context import BuildContext
+from ..handles import Modeled, Tuned
 
 STEP_NAME = "LightGBMModel"
-# train.py puts inference.py and requirements.txt under code/ in model.tar.gz, so the serving
-# container needs no repack step.
+# train.py puts inference.py, step_common.py and requirements.txt under code/ in model.tar.gz, so
+# the serving container needs no repack step.
 SERVING_ENV = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 
 
@@ -23,15 +24,13 @@ def serving_instance_type(ctx: BuildContext) -> str:
     return "ml.m5.large"
 
 
-def build(ctx: BuildContext) -> ModelStep:
+def build(ctx: BuildContext, tuned: Tuned) -> Modeled:
     model = Model(
-        image_uri=ctx.training_image,
-        model_data=best_model_uri(ctx),
+        image_uri=training_image(ctx),
+        model_data=tuned.best_model_uri,
         role=ctx.role,
         env=dict(SERVING_ENV),
         sagemaker_session=ctx.session,
     )
     step = ModelStep(STEP_NAME, step_args=model.create(instance_type=serving_instance_type(ctx)))
-    ctx.steps["model"] = step
-    ctx.steps["model_object"] = model
-    return step
+    return Modeled(step, model=model, model_name=step.properties.ModelName)

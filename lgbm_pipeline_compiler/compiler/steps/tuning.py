@@ -11,9 +11,9 @@ from sagemaker.tuner import (
 )
 from sagemaker.workflow.steps import TuningStep
 
-from ..spec.tuning import CategoricalRange, ContinuousRange, IntegerRange, Range
-from . import preprocessing
-from .context import BuildContext
+from ...spec.tuning import CategoricalRange, ContinuousRange, IntegerRange, Range
+from ..context import BuildContext
+from ..handles import Preprocessed, Tuned
 from .training import build_estimator, model_output_prefix
 
 STEP_NAME = "Tune"
@@ -28,7 +28,7 @@ def sdk_range(spec_range: Range):  # noqa: ANN201 - an SDK ParameterRange
     return CategoricalParameter([str(v) for v in spec_range.values])
 
 
-def build(ctx: BuildContext) -> TuningStep:
+def build(ctx: BuildContext, data: Preprocessed) -> Tuned:
     section = ctx.spec.tuning
     objective = section.objective
     tuner = HyperparameterTuner(
@@ -43,24 +43,15 @@ def build(ctx: BuildContext) -> TuningStep:
         early_stopping_type=section.early_stopping,
         base_tuning_job_name="tune",
     )
-    pre = ctx.steps["preprocess"]
     step_args = tuner.fit(
         # A fixed name keeps the SDK from stamping a timestamp into sagemaker_job_name; SageMaker
         # still names each tuning job per execution.
         job_name=f"{ctx.spec.pipeline.name[:20]}-tune",
         inputs={
-            channel: TrainingInput(preprocessing.output_uri(pre, channel), content_type="text/csv")
-            for channel in ("train", "validation")
+            "train": TrainingInput(data.train, content_type="text/csv"),
+            "validation": TrainingInput(data.validation, content_type="text/csv"),
         },
     )
     step = TuningStep(STEP_NAME, step_args=step_args)
-    ctx.steps["tune"] = step
-    return step
-
-
-def best_model_uri(ctx: BuildContext):  # noqa: ANN201 - an SDK Join expression
-    """S3 URI of the best trial's model.tar.gz."""
-    bucket_and_key = model_output_prefix(ctx)[5:].split("/", 1)
-    return ctx.steps["tune"].get_top_model_s3_uri(
-        top_k=0, s3_bucket=bucket_and_key[0], prefix=bucket_and_key[1] if len(bucket_and_key) > 1 else ""
-    )
+    bucket, _, prefix = model_output_prefix(ctx).removeprefix("s3://").partition("/")
+    return Tuned(step, best_model_uri=step.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=prefix))

@@ -14,24 +14,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sagemaker.clarify import BiasConfig, DataConfig, SHAPConfig
+from sagemaker.clarify import DataConfig
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.steps import ProcessingStep
 
-from ..spec.clarify import Baseline
-from . import preprocessing
-from .clarify import (
-    ALL_POST_TRAINING,
+from ...spec.clarify import Baseline
+from ..containers import (
+    INSTALL_THEN_RUN,
+    SHARED_ENV,
+    requirements_input,
+    shared_module_input,
+    training_image,
+)
+from ..context import BuildContext
+from ..handles import Checked, Checks, Modeled, Preprocessed, Tuned
+from .clarify_config import (
     BIAS_STEP,
     EXPLAIN_STEP,
     PROBABILITY_INDEX,
+    bias_config,
+    bias_methods,
     headers,
     predicted_label_config,
+    shap_config,
 )
-from .context import BuildContext
-from .evaluation import INSTALL_THEN_RUN, requirements_input
-from .tuning import best_model_uri
 
 SCRIPT = "clarify_check.py"
 MODEL_DIR, DATA_DIR = "/opt/ml/processing/model", "/opt/ml/processing/input/data"
@@ -58,31 +65,16 @@ def analysis_config(ctx: BuildContext, check: str) -> dict[str, Any]:
     if check == "bias":
         bias = section.bias
         assert bias is not None
-        config.update(
-            BiasConfig(
-                label_values_or_threshold=bias.label_values,
-                facet_name=bias.facet_name,
-                facet_values_or_threshold=bias.facet_values,
-                group_name=bias.group_name,
-            ).get_config()
-        )
+        config.update(bias_config(bias).get_config())
         threshold, predictor = predicted_label_config(bias.probability_threshold).get_predictor_config()
-        methods = ALL_POST_TRAINING if bias.methods == ALL_POST_TRAINING else list(bias.methods)
-        config["methods"] = {"post_training_bias": {"methods": methods}}
+        config["methods"] = {"post_training_bias": {"methods": bias_methods(bias)}}
         config["predictor"] = predictor
         if threshold is not None:
             config["probability_threshold"] = threshold
     else:
         explain = section.explainability
         assert explain is not None
-        shap = explain.shap
-        config["methods"] = SHAPConfig(
-            seed=shap.seed,
-            num_samples=shap.num_samples,
-            agg_method=shap.agg_method,
-            save_local_shap_values=shap.save_local_shap_values,
-            num_clusters=shap.num_clusters,
-        ).get_explainability_config()
+        config["methods"] = shap_config(explain).get_explainability_config()
         config["predictor"] = {"label": PROBABILITY_INDEX}
     return config
 
@@ -94,35 +86,34 @@ def _flag(value: Any) -> Any:
     return Join(on="", values=[value])
 
 
-def _build(ctx: BuildContext, check: str, step_name: str, baseline: Baseline) -> ProcessingStep:
+def _build(
+    ctx: BuildContext, data: Preprocessed, tuned: Tuned, kind: str, step_name: str, baseline: Baseline
+) -> Checked:
     section = ctx.spec.clarify
     assert section is not None
-    base = f"clarify.{check}.baseline"
-    config = json.dumps(analysis_config(ctx, check), sort_keys=True, indent=2).encode()
+    base = f"clarify.{kind}.baseline"
+    config = json.dumps(analysis_config(ctx, kind), sort_keys=True, indent=2).encode()
     inputs = [
-        ProcessingInput(source=best_model_uri(ctx), destination=MODEL_DIR, input_name="model"),
-        ProcessingInput(
-            source=preprocessing.output_uri(ctx.steps["preprocess"], "clarify"),
-            destination=DATA_DIR,
-            input_name="dataset",
-        ),
+        ProcessingInput(source=tuned.best_model_uri, destination=MODEL_DIR, input_name="model"),
+        ProcessingInput(source=data.clarify, destination=DATA_DIR, input_name="dataset"),
         ProcessingInput(
             source=ctx.artifacts.add("analysis_config.json", config),
             destination=CONFIG_DIR,
             input_name="analysis_config",
         ),
         requirements_input(ctx),
+        shared_module_input(ctx),
     ]
     arguments = [
-        "--check", check,
+        "--check", kind,
         "--model-dir", MODEL_DIR,
         "--data-dir", DATA_DIR,
         "--config", f"{CONFIG_DIR}/analysis_config.json",
         "--output-dir", OUTPUT_DIR,
         "--skip-check", _flag(ctx.params(f"{base}.skip_check")),
         "--fail-on-violation", _flag(baseline.fail_on_violation),
+        "--register-new-baseline", _flag(ctx.params(f"{base}.register_new_baseline")),
     ]  # fmt: skip
-    arguments += ["--register-new-baseline", _flag(ctx.params(f"{base}.register_new_baseline"))]
     supplied_path = f"{base}.supplied_constraints"
     if ctx.params.is_exposed(supplied_path) and baseline.supplied_constraints is None:
         ctx.params.set_default(supplied_path, ctx.artifacts.add("no-baseline.json", b"{}\n"))
@@ -131,13 +122,14 @@ def _build(ctx: BuildContext, check: str, step_name: str, baseline: Baseline) ->
         inputs.append(ProcessingInput(source=supplied, destination=BASELINE_DIR, input_name="baseline"))
         arguments += ["--baseline-constraints", BASELINE_DIR]
     processor = ScriptProcessor(
-        image_uri=ctx.training_image,
+        image_uri=training_image(ctx),
         command=INSTALL_THEN_RUN,
         role=ctx.role,
         instance_type=ctx.params("clarify.instance_type"),
         instance_count=1,
         volume_size_in_gb=section.volume_size_gb,
         base_job_name=step_name.lower(),
+        env=dict(SHARED_ENV),
         sagemaker_session=ctx.session,
     )
     step_args = processor.run(
@@ -152,27 +144,24 @@ def _build(ctx: BuildContext, check: str, step_name: str, baseline: Baseline) ->
         ],
         arguments=arguments,
     )
-    return ProcessingStep(step_name, step_args=step_args)
-
-
-def analysis_uri(step: ProcessingStep) -> Join:
+    step = ProcessingStep(step_name, step_args=step_args)
     out = step.properties.ProcessingOutputConfig.Outputs["analysis_result"].S3Output.S3Uri
-    return Join(on="/", values=[out, "analysis.json"])
+    return Checked(
+        step,
+        kind=kind,
+        calculated_constraints_uri=Join(on="/", values=[out, "analysis.json"]),
+        drift_baseline_uri=Join(on="/", values=[out, "drift_check_baseline.json"]),
+    )
 
 
-def drift_baseline_uri(step: ProcessingStep) -> Join:
-    out = step.properties.ProcessingOutputConfig.Outputs["analysis_result"].S3Output.S3Uri
-    return Join(on="/", values=[out, "drift_check_baseline.json"])
-
-
-def build(ctx: BuildContext) -> list[ProcessingStep]:
+def build(ctx: BuildContext, data: Preprocessed, tuned: Tuned, modeled: Modeled) -> Checks:
+    """The configured checks; the job loads the best trial's model itself (no endpoint)."""
+    del modeled  # no shadow endpoint: the model artifact is a processing input
     section = ctx.spec.clarify
     assert section is not None
-    steps = []
+    bias = explain = None
     if section.bias is not None:
-        ctx.steps["bias"] = _build(ctx, "bias", BIAS_STEP, section.bias.baseline)
-        steps.append(ctx.steps["bias"])
+        bias = _build(ctx, data, tuned, "bias", BIAS_STEP, section.bias.baseline)
     if section.explainability is not None:
-        ctx.steps["explain"] = _build(ctx, "explainability", EXPLAIN_STEP, section.explainability.baseline)
-        steps.append(ctx.steps["explain"])
-    return steps
+        explain = _build(ctx, data, tuned, "explainability", EXPLAIN_STEP, section.explainability.baseline)
+    return Checks(bias=bias, explainability=explain)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sagemaker.workflow import conditions
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.functions import JsonGet
 
-from .context import BuildContext
+from ..context import BuildContext
+from ..handles import Checks, Evaluated
 
 CONDITIONS = {
     "GreaterThanOrEqualTo": conditions.ConditionGreaterThanOrEqualTo,
@@ -21,19 +24,13 @@ def step_name(ctx: BuildContext) -> str:
     return f"{ctx.spec.quality_gate.metric.replace('_', '').upper()}Gate"
 
 
-def build(ctx: BuildContext, if_steps: list) -> ConditionStep:
+def build(ctx: BuildContext, evaluated: Evaluated, checks: Checks, if_steps: list[Any]) -> ConditionStep:
     gate = ctx.spec.quality_gate
-    metric = JsonGet(
-        step_name=ctx.steps["evaluate"].name,
-        property_file=ctx.steps["evaluation_report"],
-        json_path=gate.json_path,
-    )
+    metric = JsonGet(step_name=evaluated.step.name, property_file=evaluated.report, json_path=gate.json_path)
     condition = CONDITIONS[gate.comparison](left=metric, right=ctx.params("quality_gate.threshold"))
     # Clarify checks must pass before anything is registered, even though the gate reads only
     # the evaluation report.
-    checks = [ctx.steps[k].name for k in ("bias", "explain") if k in ctx.steps]
-    step = ConditionStep(
-        step_name(ctx), conditions=[condition], if_steps=if_steps, else_steps=[], depends_on=checks or None
+    waits_for = [step.name for step in checks.steps]
+    return ConditionStep(
+        step_name(ctx), conditions=[condition], if_steps=if_steps, else_steps=[], depends_on=waits_for or None
     )
-    ctx.steps["gate"] = step
-    return step

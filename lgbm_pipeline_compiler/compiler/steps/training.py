@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from sagemaker.estimator import Estimator
 
-from .artifacts import read_script, source_tarball
-from .context import BuildContext
-
-# Shipped with train.py: the serving handler train.py copies into model.tar.gz, and the pinned
-# requirements the framework container installs before training and before serving.
-COMPANIONS = ("inference.py", "requirements.txt")
+from ..artifacts import read_script, source_tarball
+from ..containers import TRAINING_COMPANIONS, training_image
+from ..context import BuildContext
 
 
 def model_output_prefix(ctx: BuildContext) -> str:
@@ -21,7 +18,7 @@ def _source_dir_uri(ctx: BuildContext) -> tuple[str, str]:
     spec_dir = ctx.spec.source_dir
     entry_name, entry = read_script(ctx.spec.training.entry_point, spec_dir)
     files = {entry_name: entry}
-    for companion in COMPANIONS:
+    for companion in TRAINING_COMPANIONS:
         name, data = read_script(companion, spec_dir)
         files.setdefault(name, data)
     return ctx.artifacts.add("sourcedir.tar.gz", source_tarball(files)), entry_name
@@ -36,7 +33,7 @@ def build_estimator(ctx: BuildContext) -> Estimator:
     section = ctx.spec.training
     source_dir, entry_point = _source_dir_uri(ctx)
     return Estimator(
-        image_uri=ctx.training_image,
+        image_uri=training_image(ctx),
         role=ctx.role,
         instance_type=ctx.params("training.instance_type"),
         instance_count=ctx.params("training.instance_count"),

@@ -6,7 +6,9 @@ from sagemaker.processing import ProcessingInput, ProcessingOutput
 from sagemaker.sklearn.processing import SKLearnProcessor
 from sagemaker.workflow.steps import ProcessingStep
 
-from .context import BuildContext
+from ..containers import SHARED_ENV, shared_module_input
+from ..context import BuildContext
+from ..handles import Preprocessed
 
 OUTPUTS = ("train", "validation", "test", "clarify")
 INPUT_DIR = "/opt/ml/processing/input/data"
@@ -43,7 +45,7 @@ def job_arguments(ctx: BuildContext) -> list[str]:
     return args
 
 
-def build(ctx: BuildContext) -> ProcessingStep:
+def build(ctx: BuildContext) -> Preprocessed:
     section = ctx.spec.preprocessing
     processor = SKLearnProcessor(
         framework_version=section.framework_version,
@@ -52,16 +54,14 @@ def build(ctx: BuildContext) -> ProcessingStep:
         instance_count=ctx.params("preprocessing.instance_count"),
         volume_size_in_gb=section.volume_size_gb,
         base_job_name="preprocess",
+        env=dict(SHARED_ENV),
         sagemaker_session=ctx.session,
     )
     step_args = processor.run(
         code=ctx.script_uri(section.script),
         inputs=[
-            ProcessingInput(
-                source=ctx.params("data.input"),
-                destination="/opt/ml/processing/input/data",
-                input_name="data",
-            )
+            ProcessingInput(source=ctx.params("data.input"), destination=INPUT_DIR, input_name="data"),
+            shared_module_input(ctx),
         ],
         outputs=[
             ProcessingOutput(
@@ -74,9 +74,5 @@ def build(ctx: BuildContext) -> ProcessingStep:
         arguments=job_arguments(ctx),
     )
     step = ProcessingStep(STEP_NAME, step_args=step_args)
-    ctx.steps["preprocess"] = step
-    return step
-
-
-def output_uri(step: ProcessingStep, name: str):  # noqa: ANN201 - an SDK Properties object
-    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+    outputs = step.properties.ProcessingOutputConfig.Outputs
+    return Preprocessed(step, *(outputs[name].S3Output.S3Uri for name in OUTPUTS))

@@ -7,51 +7,37 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep
 
-from . import preprocessing
-from .artifacts import read_script
-from .context import BuildContext
-from .tuning import best_model_uri
+from ..containers import (
+    INSTALL_THEN_RUN,
+    SHARED_ENV,
+    requirements_input,
+    shared_module_input,
+    training_image,
+)
+from ..context import BuildContext
+from ..handles import Evaluated, Preprocessed, Tuned
 
 STEP_NAME = "Evaluate"
 REPORT = "evaluation.json"
-REQUIREMENTS_DIR = "/opt/ml/processing/input/requirements"
 MODEL_DIR, TEST_DIR, OUTPUT_DIR = (
     "/opt/ml/processing/model",
     "/opt/ml/processing/test",
     "/opt/ml/processing/evaluation",
 )
-# The scikit-learn container has no LightGBM: install the pinned step_scripts/requirements.txt
-# first ($0 is the script path SageMaker appends, "$@" the job arguments).
-INSTALL_THEN_RUN = [
-    "/bin/sh",
-    "-c",
-    f'python3 -m pip install --quiet --no-input -r {REQUIREMENTS_DIR}/requirements.txt && exec python3 "$0" "$@"',
-]
 
 
-def requirements_input(ctx: BuildContext) -> ProcessingInput:
-    """step_scripts/requirements.txt as the input INSTALL_THEN_RUN installs before the script."""
-    name, data = read_script("requirements.txt", ctx.spec.source_dir)
-    return ProcessingInput(
-        source=ctx.artifacts.add(name, data), destination=REQUIREMENTS_DIR, input_name="requirements"
-    )
-
-
-def build(ctx: BuildContext) -> ProcessingStep:
+def build(ctx: BuildContext, data: Preprocessed, tuned: Tuned) -> Evaluated:
     section = ctx.spec.evaluation
     inputs = [
-        ProcessingInput(source=best_model_uri(ctx), destination=MODEL_DIR, input_name="model"),
-        ProcessingInput(
-            source=preprocessing.output_uri(ctx.steps["preprocess"], "test"),
-            destination=TEST_DIR,
-            input_name="test",
-        ),
+        ProcessingInput(source=tuned.best_model_uri, destination=MODEL_DIR, input_name="model"),
+        ProcessingInput(source=data.test, destination=TEST_DIR, input_name="test"),
+        shared_module_input(ctx),
     ]
     if section.image_uri:
         image, command = section.image_uri, ["python3"]
     else:
         inputs.append(requirements_input(ctx))
-        image, command = ctx.training_image, INSTALL_THEN_RUN
+        image, command = training_image(ctx), INSTALL_THEN_RUN
     processor = ScriptProcessor(
         image_uri=image,
         command=command,
@@ -59,6 +45,7 @@ def build(ctx: BuildContext) -> ProcessingStep:
         instance_type=ctx.params("evaluation.instance_type"),
         instance_count=section.instance_count,
         base_job_name="evaluate",
+        env=dict(SHARED_ENV),
         sagemaker_session=ctx.session,
     )
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path=REPORT)
@@ -84,12 +71,5 @@ def build(ctx: BuildContext) -> ProcessingStep:
         ],  # fmt: skip
     )
     step = ProcessingStep(STEP_NAME, step_args=step_args, property_files=[report])
-    ctx.steps["evaluate"] = step
-    ctx.steps["evaluation_report"] = report
-    return step
-
-
-def report_uri(ctx: BuildContext) -> Join:
-    """S3 URI of evaluation.json written by the evaluation step."""
-    out = ctx.steps["evaluate"].properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
-    return Join(on="/", values=[out, REPORT])
+    out = step.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    return Evaluated(step, report=report, report_uri=Join(on="/", values=[out, REPORT]))

@@ -1,0 +1,1 @@
+"""Checks of pipeline definitions against what SageMaker accepts (no SageMaker SDK import)."""
