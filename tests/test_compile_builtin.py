@@ -9,21 +9,13 @@ import pytest
 from lgbm_pipeline_compiler import load_spec, render_json
 from lgbm_pipeline_compiler.compiler import compile_definition
 
-from .test_compile_shapes import all_steps, request_for, validate
-
 REPO = Path(__file__).resolve().parent.parent
 
 
-def builtin_text() -> str:
-    """The census spec (with its baseline parameters) on the builtin engine."""
-    census = (REPO / "specs" / "census.yaml").read_text()
-    return census.replace("clarify:\n", "clarify:\n  engine: builtin\n", 1)
-
-
 @pytest.fixture(scope="module")
-def builtin_compiled(tmp_path_factory):
-    path = tmp_path_factory.mktemp("builtin") / "census.yaml"
-    path.write_text(builtin_text())
+def builtin_compiled():
+    """The golden builtin-engine case (the census spec with clarify.engine builtin)."""
+    path = REPO / "tests" / "golden" / "builtin_engine" / "spec.yaml"
     return compile_definition(load_spec(path)), path
 
 
@@ -60,21 +52,6 @@ def test_registry_reads_the_builtin_outputs(builtin_compiled):
     assert drift[-1] == "drift_check_baseline.json"
 
 
-def test_builtin_steps_match_botocore_shapes(builtin_compiled, sagemaker_model):
-    compiled, _ = builtin_compiled
-    for step in all_steps(compiled.definition["Steps"]):
-        if step["Type"] in ("Processing", "Tuning", "Model", "RegisterModel"):
-            operation, request = request_for(step, sagemaker_model)
-            validate(operation, request, sagemaker_model)
-
-
-def test_builtin_compile_is_byte_stable(builtin_compiled):
-    compiled, path = builtin_compiled
-    again = compile_definition(load_spec(path))
-    assert render_json(again.definition) == render_json(compiled.definition)
-    assert again.artifacts.keys() == compiled.artifacts.keys()
-
-
 def test_baseline_parameters_reach_the_check(builtin_compiled):
     compiled, _ = builtin_compiled
     params = {p["Name"]: p for p in compiled.definition["Parameters"]}
@@ -87,10 +64,3 @@ def test_baseline_parameters_reach_the_check(builtin_compiled):
     assert args[args.index("--register-new-baseline") + 1] == {
         "Std:Join": {"On": "", "Values": [{"Get": "Parameters.RegisterNewModelBiasBaseline"}]}
     }
-
-
-@pytest.fixture(scope="module")
-def sagemaker_model():
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("sagemaker")

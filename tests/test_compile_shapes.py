@@ -1,125 +1,117 @@
-"""Every step's Arguments validate against botocore's request shape for its job kind.
+"""Every step's request is one SageMaker accepts: botocore's shape plus what only the service checks.
 
-Pipeline expressions ({"Get": ...}, {"Std:Join": ...}, {"Std:JsonGet": ...}) are replaced by a
-placeholder of the type the shape expects at that position, and the names SageMaker assigns at
-execution time (which the SDK pops from the definition) are filled in, so what is validated is
-exactly the request SageMaker will send.
+The checker is ``lint.requests.check_request`` — the same one compile runs before it emits a
+definition and the local runner runs before each job.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+import json
 
-import botocore.session
 import pytest
-from botocore.exceptions import ParamValidationError
-from botocore.validate import ParamValidator
 
-OPERATIONS = {
-    "Processing": "CreateProcessingJob",
-    "ClarifyCheck": "CreateProcessingJob",
-    "Tuning": "CreateHyperParameterTuningJob",
-    "Model": "CreateModel",
-    "RegisterModel": "CreateModelPackage",
-}
-# Names SageMaker generates per execution; the SDK removes them from the definition.
-ASSIGNED_AT_EXECUTION = {
-    "CreateProcessingJob": {"ProcessingJobName": "pipelines-exec-step"},
-    "CreateHyperParameterTuningJob": {"HyperParameterTuningJobName": "pipelines-exec-tune"},
-    "CreateModel": {"ModelName": "pipelines-exec-model"},
-    "CreateModelPackage": {},
-}
-EXPRESSION_KEYS = {"Get", "Std:Join", "Std:JsonGet"}
-PLACEHOLDERS = {
-    "string": "s3://placeholder-bucket/key",
-    "integer": 1,
-    "long": 1,
-    "boolean": True,
-    "float": 1.0,
-    "double": 1.0,
-}
+from lgbm_pipeline_compiler.errors import CompileError
+from lgbm_pipeline_compiler.lint.requests import (
+    OPERATIONS,
+    check_request,
+    service_model,
+    validation_message,
+    walk_steps,
+)
 
 
-@pytest.fixture(scope="module")
-def sagemaker_model():
-    return botocore.session.get_session().get_service_model("sagemaker")
+def problems_of(step: dict) -> list[str]:
+    return [p.message for p in check_request(step["Type"], step["Arguments"])]
 
 
-def is_expression(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in EXPRESSION_KEYS
-
-
-def with_placeholders(value: Any, shape: Any) -> Any:
-    """A copy of ``value`` with every pipeline expression replaced by a value of ``shape``'s type."""
-    if is_expression(value):
-        if shape.type_name not in PLACEHOLDERS:
-            raise AssertionError(f"a pipeline expression stands where botocore expects a {shape.type_name}")
-        return PLACEHOLDERS[shape.type_name]
-    if shape.type_name == "structure" and isinstance(value, dict):
-        return {
-            k: with_placeholders(v, shape.members[k]) if k in shape.members else v for k, v in value.items()
-        }
-    if shape.type_name == "list" and isinstance(value, list):
-        return [with_placeholders(v, shape.member) for v in value]
-    if shape.type_name == "map" and isinstance(value, dict):
-        return {k: with_placeholders(v, shape.value) for k, v in value.items()}
-    return value
-
-
-def all_steps(steps: list[dict]) -> list[dict]:
-    out = []
-    for step in steps:
-        out.append(step)
-        if step["Type"] == "Condition":
-            out += all_steps(step["Arguments"]["IfSteps"] + step["Arguments"]["ElseSteps"])
-    return out
-
-
-def request_for(step: dict, model: Any) -> tuple[str, dict]:
-    operation = OPERATIONS[step["Type"]]
-    shape = model.operation_model(operation).input_shape
-    request = {**ASSIGNED_AT_EXECUTION[operation], **copy.deepcopy(step["Arguments"])}
-    return operation, with_placeholders(request, shape)
-
-
-def validate(operation: str, request: dict, model: Any) -> None:
-    report = ParamValidator().validate(request, model.operation_model(operation).input_shape)
-    if report.has_errors():
-        raise ParamValidationError(report=report.generate_report())
-
-
-def test_every_job_step_matches_its_botocore_shape(census_compiled, sagemaker_model):
-    steps = [s for s in all_steps(census_compiled.definition["Steps"]) if s["Type"] in OPERATIONS]
+def test_every_job_step_is_a_request_sagemaker_accepts(census_compiled):
+    steps = [s for s in walk_steps(census_compiled.definition["Steps"]) if s["Type"] in OPERATIONS]
     assert sorted(s["Type"] for s in steps) == sorted(
         ["Processing", "Processing", "Tuning", "Model", "ClarifyCheck", "ClarifyCheck", "RegisterModel"]
     )
-    for step in steps:
-        operation, request = request_for(step, sagemaker_model)
-        try:
-            validate(operation, request, sagemaker_model)
-        except ParamValidationError as err:
-            pytest.fail(f"step {step['Name']} ({operation}): {err}")
+    assert {s["Name"]: problems_of(s) for s in steps} == {s["Name"]: [] for s in steps}
 
 
-def test_the_shape_check_catches_an_empty_vpc_config(census_compiled, sagemaker_model):
+def test_the_check_catches_an_empty_vpc_config(census_compiled):
     """The class of error a hand-written peer ships: empty VpcConfig lists (SageMaker wants ≥ 1)."""
     step = copy.deepcopy(census_compiled.definition["Steps"][0])
     step["Arguments"]["NetworkConfig"] = {"VpcConfig": {"SecurityGroupIds": [], "Subnets": []}}
-    operation, request = request_for(step, sagemaker_model)
-    with pytest.raises(ParamValidationError, match="SecurityGroupIds"):
-        validate(operation, request, sagemaker_model)
+    assert any("SecurityGroupIds" in p for p in problems_of(step))
 
 
-def test_the_shape_check_catches_an_unknown_field(census_compiled, sagemaker_model):
+def test_the_check_catches_an_unknown_field(census_compiled):
     step = copy.deepcopy(census_compiled.definition["Steps"][1])
     step["Arguments"]["TrainingJobDefinition"]["InstanceTypo"] = "ml.m5.xlarge"
-    operation, request = request_for(step, sagemaker_model)
-    with pytest.raises(ParamValidationError, match="InstanceTypo"):
-        validate(operation, request, sagemaker_model)
+    assert any('Unknown parameter in TrainingJobDefinition: "InstanceTypo"' in p for p in problems_of(step))
+
+
+def test_the_check_catches_what_only_sagemaker_checks(census_compiled):
+    """Enums, maximum lengths, numeric ranges and patterns, in SageMaker's wording."""
+    step = copy.deepcopy(census_compiled.definition["Steps"][0])
+    arguments = step["Arguments"]
+    arguments["AppSpecification"]["ContainerArguments"].append("x" * 300)
+    arguments["ProcessingResources"]["ClusterConfig"].update(
+        InstanceType="ml.m5.xlargee", VolumeSizeInGB=99999
+    )
+    arguments["RoleArn"] = "arn:aws:iam::1234:role/x"
+    position = len(arguments["AppSpecification"]["ContainerArguments"])
+    assert problems_of(step) == [
+        f"Value 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…(300 characters)' at "
+        f"'appSpecification.containerArguments.{position}.member' failed to satisfy constraint: "
+        "Member must have length less than or equal to 256",
+        "Value 'ml.m5.xlargee' at 'processingResources.clusterConfig.instanceType' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [ml.t3.medium, ml.t3.large, ml.t3.xlarge, "
+        "ml.t3.2xlarge, ml.m4.xlarge, ml.m4.2xlarge, ml.m4.4xlarge, ml.m4.10xlarge, … ("
+        + str(len(service_model().shape_for("ProcessingInstanceType").enum))
+        + " values)]; did you mean 'ml.m5.xlarge'?",
+        "Value '99999' at 'processingResources.clusterConfig.volumeSizeInGB' failed to satisfy constraint: "
+        "Member must have value less than or equal to 16384",
+        "Value 'arn:aws:iam::1234:role/x' at 'roleArn' failed to satisfy constraint: Member must satisfy "
+        r"regular expression pattern: arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+",
+    ]
+
+
+def test_expressions_are_placeholders_not_values(census_compiled):
+    """A parameter standing for an instance type is not refused for not being in the enum."""
+    tune = census_compiled.definition["Steps"][1]
+    resources = tune["Arguments"]["TrainingJobDefinition"]["HyperParameterTuningResourceConfig"]
+    assert resources["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
+    assert problems_of(tune) == []
+
+
+def test_validation_message_is_sagemakers_wording():
+    step = {
+        "Type": "Transform",
+        "Arguments": {
+            "ModelName": "m",
+            "BatchStrategy": "ManyRecords",
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/k"}}
+            },
+            "TransformOutput": {"S3OutputPath": "s3://b/out"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        },
+    }
+    assert validation_message(check_request(step["Type"], step["Arguments"])) == (
+        "ValidationException: 1 validation error detected: Value 'ManyRecords' at 'batchStrategy' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [MultiRecord, SingleRecord]; did you mean "
+        "'MultiRecord'?"
+    )
+
+
+def test_compile_refuses_a_definition_sagemaker_would_refuse(census_compiled):
+    from lgbm_pipeline_compiler.compiler import refuse_what_sagemaker_would_refuse
+
+    definition = copy.deepcopy(census_compiled.definition)
+    definition["Steps"][0]["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeSizeInGB"] = 0
+    with pytest.raises(CompileError) as caught:
+        refuse_what_sagemaker_would_refuse(definition)
+    assert str(caught.value) == (
+        "the definition has requests SageMaker would refuse:\n  step Preprocess: Invalid value for parameter "
+        "ProcessingResources.ClusterConfig.VolumeSizeInGB, value: 0, valid min value: 1"
+    )
 
 
 def test_no_step_carries_an_empty_vpc_config(census_compiled):
-    import json
-
     assert "VpcConfig" not in json.dumps(census_compiled.definition)
