@@ -83,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         parameters=_pairs(args.param, "--param"),
         data=_data_pairs(args.data),
         resume=args.resume,
+        first_run=args.first_run,
         listener=None if args.json else progress,
     )
     execution = run_spec(args.spec, options, parse_vars(args.var))
@@ -183,6 +184,12 @@ def add_commands(sub: argparse._SubParsersAction, with_spec: Any) -> None:
         "--data", action="append", default=[], metavar="S3_URI=PATH", help="local file for an S3 input"
     )
     p.add_argument("--resume", metavar="RUN_ID", help="re-run failed and not-run steps of an earlier run")
+    p.add_argument(
+        "--first-run",
+        action="store_true",
+        help="establish the first Clarify baselines: every Skip…Check and RegisterNew…Baseline parameter "
+        "set to true (a check with no baseline fails otherwise, as in SageMaker)",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     work_dir(p)
     p.set_defaults(func=cmd_run)

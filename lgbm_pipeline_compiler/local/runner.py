@@ -19,6 +19,7 @@ from typing import Any
 
 from ..emit import render_json
 from ..lint.requests import check_request, validation_message, walk_steps
+from .baselines import first_run_parameters
 from .context import StepContext, StepFailed
 from .executors import EXECUTORS
 from .expressions import ExpressionError, Resolver
@@ -41,6 +42,8 @@ class RunOptions:
     data: dict[str, str] = field(default_factory=dict)
     resume: str | None = None
     cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+    first_run: bool = False
+    """Set every check's skip and register-new-baseline parameter to true (explicit --param wins)."""
     listener: Listener | None = None
 
 
@@ -104,7 +107,10 @@ class LocalRun:
         self.account = role.split(":")[4] if role.count(":") >= 5 else "000000000000"
         self.region = _region(definition)
         self.registry = LocalRegistry(self.work_dir, self.region, self.account)
-        self.execution = self._start(typed_parameters(definition, options.parameters))
+        overrides = dict(options.parameters)
+        if options.first_run:
+            overrides = {**first_run_parameters(definition), **overrides}
+        self.execution = self._start(typed_parameters(definition, overrides))
 
     def _start(self, parameters: dict[str, Any]) -> Execution:
         if self.options.resume:
