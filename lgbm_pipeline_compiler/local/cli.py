@@ -122,18 +122,53 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
+    """List the local registry, or approve (reject) a package. Approving runs the deploy handler
+    with the event the pipeline's deploy step left pending for the package, as the approval
+    EventBridge rule does in AWS (step_scripts/deploy_endpoint.py)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..step_scripts import deploy_endpoint
+    from .control import LocalSageMaker
     from .registry import LocalRegistry
 
     registry = LocalRegistry(args.work_dir)
-    if args.action == "approve":
-        package = registry.set_status(args.arn, "Rejected" if args.reject else "Approved")
-        print(f"{package['ModelPackageArn']}: {package['ModelApprovalStatus']}")
+    control = LocalSageMaker(args.work_dir, registry)
+    if args.action == "list":
+        for group in registry.groups():
+            for package in registry.versions(group):
+                pending = control.pending_deployment(package["ModelPackageArn"])
+                print(
+                    f"{package['ModelPackageArn']}  {package['ModelApprovalStatus']}  {package['CreationTime']}"
+                    + (f"  pending deployment to {pending['event']['endpoint_name']}" if pending else "")
+                )
         return 0
-    for group in registry.groups():
-        for package in registry.versions(group):
-            print(
-                f"{package['ModelPackageArn']}  {package['ModelApprovalStatus']}  {package['CreationTime']}"
-            )
+    if not args.arn:
+        raise ValueError("registry approve needs a model package ARN (see: lgbm-pipeline registry list)")
+    status = "Rejected" if args.reject else "Approved"
+    try:
+        answer = control.update_model_package(ModelPackageArn=args.arn, ModelApprovalStatus=status)
+    except ClientError as err:
+        raise LookupError(f"{err.response['Error']['Message']} (local registry: {registry.root})") from None
+    arn = answer["ModelPackageArn"]
+    print(f"{arn}: {status}")
+    if args.reject:
+        return 0
+    pending = control.pending_deployment(arn)
+    if pending is None:
+        print(f"no pending deployment for {arn}")
+        return 0
+    try:
+        result = deploy_endpoint.handle(pending["event"], control)
+    except (deploy_endpoint.DeployError, BotoCoreError, ClientError) as err:
+        raise ValueError(f"deploying {arn} failed: {err}") from None
+    if result["action"] == "skipped":  # its status changed again meanwhile: it stays pending
+        print(f"not deployed: {result['reason']}")
+        return 1
+    control.clear_pending_deployment(arn)
+    print(
+        f"deployed to endpoint {result['endpoint_name']} ({result['action']}: model {result['model_name']}, "
+        f"endpoint config {result['endpoint_config_name']})"
+    )
     return 0
 
 
@@ -203,9 +238,17 @@ def add_commands(sub: argparse._SubParsersAction, with_spec: Any) -> None:
     work_dir(p)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("registry", help="the local model registry")
+    p = sub.add_parser(
+        "registry",
+        help="the local model registry: list packages, approve one (and run its pending deployment)",
+    )
     p.add_argument("action", choices=["list", "approve"])
-    p.add_argument("arn", nargs="?", help="model package ARN (approve)")
+    p.add_argument(
+        "arn",
+        nargs="?",
+        help="model package ARN (approve): approving deploys it to the endpoint its pipeline's deploy "
+        "step skipped, if any",
+    )
     p.add_argument("--reject", action="store_true", help="with approve: reject instead")
     work_dir(p)
     p.set_defaults(func=cmd_registry)

@@ -8,6 +8,7 @@ unknown or unapproved, and any duplicate name.
 from __future__ import annotations
 
 import functools
+import io
 import multiprocessing
 from pathlib import Path
 
@@ -19,7 +20,10 @@ from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 from moto import mock_aws
 
+from lgbm_pipeline_compiler.cli import main
+from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
 from lgbm_pipeline_compiler.local.control import LocalSageMaker
+from lgbm_pipeline_compiler.local.executors import deploy
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
 
 ACCOUNT = "123456789012"
@@ -389,3 +393,135 @@ def test_list_model_packages_pages(local):
         [(5, "PendingManualApproval")],
     ]
     assert "NextToken" not in third
+
+
+# -- the Lambda step leaves a pending deployment; `registry approve` runs it ------------------------
+
+DEPLOY_EVENT = {
+    "model_package_arn": arn_of(1),
+    "endpoint_name": "census-income-dev",
+    "role_arn": ROLE,
+    "instance_type": "ml.m5.large",
+    "instance_count": 1,
+    "endpoint_config_name": "census-income-dev",
+}
+OUTPUTS = ("statusCode", "endpoint_name", "endpoint_config_name", "action")
+
+
+def run_deploy_step(work: Path, event: dict) -> tuple[dict, StepContext]:
+    """The Lambda executor on the compiled Deploy step's shape, with its arguments resolved."""
+    step = {
+        "Name": "Deploy",
+        "Type": "Lambda",
+        "FunctionArn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:lgbm-deploy-endpoint",
+        "Arguments": event,
+        "OutputParameters": [{"OutputName": name, "OutputType": "String"} for name in OUTPUTS],
+    }
+    (work / "step").mkdir(parents=True, exist_ok=True)
+    ctx = StepContext(step=step, resolve=lambda value: value, store=None, work=work / "step", log=io.StringIO(),
+                      execution_id="exec-1", work_dir=work, cores=1, region="us-east-1", account=ACCOUNT,
+                      services={"registry": LocalRegistry(work, "us-east-1", ACCOUNT)})  # fmt: skip
+    return deploy.run(ctx), ctx
+
+
+def test_lambda_step_skips_an_unapproved_package_and_keeps_the_event(tmp_path: Path):
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request())
+    properties, ctx = run_deploy_step(tmp_path, DEPLOY_EVENT)
+    assert properties["action"] == "skipped" and properties["statusCode"] == 200
+    assert properties["OutputParameters"] == {k: properties[k] for k in OUTPUTS}
+    assert ctx.note.startswith(f"deploy skipped: {arn_of(1)} is PendingManualApproval; approve it")
+    pending = LocalSageMaker(tmp_path).pending_deployment(arn_of(1))
+    assert pending["event"] == DEPLOY_EVENT and pending["execution_id"] == "exec-1"
+    assert (tmp_path / "control" / "pending-deployments" / f"{GROUP}-1.json").is_file()
+    assert LocalSageMaker(tmp_path).endpoints() == []
+
+
+def test_lambda_step_deploys_an_approved_package(tmp_path: Path):
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request("Approved"))
+    properties, ctx = run_deploy_step(tmp_path, DEPLOY_EVENT)
+    assert (properties["action"], properties["endpoint_config_name"]) == ("created", "census-income-dev-v1")
+    assert ctx.note == "created endpoint census-income-dev (census-income-dev-v1)"
+    assert LocalSageMaker(tmp_path).pending_deployment(arn_of(1)) is None
+
+
+def test_lambda_step_fails_on_what_sagemaker_refuses(tmp_path: Path):
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request("Approved"))
+    with pytest.raises(StepFailed) as exc:
+        run_deploy_step(tmp_path, dict(DEPLOY_EVENT, model_package_arn=arn_of(2)))
+    assert str(exc.value) == (
+        "deploy handler: An error occurred (ValidationException) when calling the DescribeModelPackage "
+        f"operation: Model package {arn_of(2)} not found"
+    )
+
+
+def test_registry_approve_runs_the_pending_deployment(tmp_path: Path, capsys):
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request())
+    run_deploy_step(tmp_path, DEPLOY_EVENT)
+    assert main(["registry", "list", "--work-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip().endswith("PendingManualApproval  " + _created(tmp_path) +
+                                                     "  pending deployment to census-income-dev")  # fmt: skip
+    assert main(["registry", "approve", arn_of(1), "--work-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{arn_of(1)}: Approved",
+        "deployed to endpoint census-income-dev (created: model census-models-v1, "
+        "endpoint config census-income-dev-v1)",
+    ]
+    control = LocalSageMaker(tmp_path)
+    assert control.endpoint_model_package("census-income-dev") == arn_of(1)
+    assert control.pending_deployment(arn_of(1)) is None
+    # Approving again: nothing left to deploy.
+    assert main(["registry", "approve", arn_of(1), "--work-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{arn_of(1)}: Approved",
+        f"no pending deployment for {arn_of(1)}",
+    ]
+
+
+def _created(work: Path) -> str:
+    return LocalRegistry(work).get(arn_of(1))["CreationTime"]
+
+
+def test_registry_approve_updates_an_existing_endpoint(tmp_path: Path, capsys):
+    registry = LocalRegistry(tmp_path, "us-east-1", ACCOUNT)
+    registry.register(package_request("Approved"))
+    registry.register(package_request())
+    run_deploy_step(tmp_path, DEPLOY_EVENT)  # version 1 serves
+    run_deploy_step(tmp_path, dict(DEPLOY_EVENT, model_package_arn=arn_of(2)))  # version 2 waits
+    assert LocalSageMaker(tmp_path).endpoint_model_package("census-income-dev") == arn_of(1)
+    assert main(["registry", "approve", arn_of(2), "--work-dir", str(tmp_path)]) == 0
+    assert "deployed to endpoint census-income-dev (updated" in capsys.readouterr().out
+    assert LocalSageMaker(tmp_path).endpoint_model_package("census-income-dev") == arn_of(2)
+
+
+def test_registry_reject_keeps_the_deployment_pending(tmp_path: Path, capsys):
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request())
+    run_deploy_step(tmp_path, DEPLOY_EVENT)
+    assert main(["registry", "approve", arn_of(1), "--reject", "--work-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{arn_of(1)}: Rejected"]
+    assert LocalSageMaker(tmp_path).endpoints() == []
+    assert LocalSageMaker(tmp_path).pending_deployment(arn_of(1)) is not None
+
+
+def test_registry_approve_without_a_pending_deployment(tmp_path: Path, capsys):
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request())
+    assert main(["registry", "approve", arn_of(1), "--work-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{arn_of(1)}: Approved",
+        f"no pending deployment for {arn_of(1)}",
+    ]
+    assert LocalRegistry(tmp_path).get(arn_of(1))["ModelApprovalStatus"] == "Approved"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["registry", "approve", arn_of(9)], f"error: Model package {arn_of(9)} not found (local registry: "),
+        (["registry", "approve", "census-models"], "error: 1 validation error detected: Value 'census-models' at "
+                                                   "'modelPackageArn' failed to satisfy constraint"),
+        (["registry", "approve"], "error: registry approve needs a model package ARN"),
+    ],
+)  # fmt: skip
+def test_registry_approve_refuses_clearly(tmp_path: Path, capsys, argv, message):
+    assert main([*argv, "--work-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
