@@ -46,7 +46,9 @@ def main() -> None:
     definition = compile_spec(spec)
     print(f"compiled {len(definition['Steps'])} top-level steps, {len(render_json(definition))} bytes")
 
-    execution = run_local(spec, work_dir=args.work_dir, data={spec.input_uri: args.data})
+    # The first run of a pipeline with Clarify checks establishes their baselines (as in SageMaker,
+    # a check with no previous baseline fails otherwise).
+    execution = run_local(spec, work_dir=args.work_dir, data={spec.input_uri: args.data}, first_run=True)
     for record in execution.steps.values():
         print(f"{record.name:28} {record.status:12} {record.note or ''}")
     evaluate = execution.steps["Evaluate"].properties["ProcessingOutputConfig"]["Outputs"]["evaluation"]

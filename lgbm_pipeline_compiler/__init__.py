@@ -58,10 +58,12 @@ def run_local(
     work_dir: str | Path = ".lgbm-pipeline",
     data: Mapping[str, str] | None = None,
     parameters: Mapping[str, str] | None = None,
+    first_run: bool = False,
 ) -> Any:
     """Compile and run a pipeline on this machine, as `lgbm-pipeline run --local` does.
 
-    ``data`` maps input S3 URIs to local files; ``parameters`` overrides pipeline parameters.
+    ``data`` maps input S3 URIs to local files; ``parameters`` overrides pipeline parameters;
+    ``first_run`` sets every check's skip and register-new-baseline parameter (``--first-run``).
     Returns the execution record (``.status``, ``.steps``, ``.registered_model_package``).
     """
     from .local.api import run_spec
@@ -71,5 +73,6 @@ def run_local(
         work_dir=Path(work_dir),
         data={k: str(v) for k, v in (data or {}).items()},
         parameters={k: str(v) for k, v in (parameters or {}).items()},
+        first_run=first_run,
     )
     return run_spec(spec, options)

@@ -1,0 +1,43 @@
+"""The examples in examples/ run as a user would run them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_example(name: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "examples" / name), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_extend_pipeline_adds_a_fail_step_and_writes_the_compiled_pipeline(tmp_path):
+    proc = run_example("extend_pipeline.py", "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    definition = json.loads((tmp_path / "out" / "pipeline.json").read_text())
+    gate = definition["Steps"][-1]
+    assert [(s["Name"], s["Type"]) for s in gate["Arguments"]["ElseSteps"]] == [("F1BelowThreshold", "Fail")]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert all((tmp_path / "out" / a["path"]).is_file() for a in manifest["artifacts"])
+    assert '"Name": "F1BelowThreshold"' in proc.stdout
+
+
+def test_library_usage_validates_compiles_and_runs_locally(tmp_path, adult_csv):
+    proc = run_example("library_usage.py", "--data", str(adult_csv), "--work-dir", str(tmp_path / "work"))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert any(
+        line.endswith("tuning.max_parallel_jobs: Input should be greater than or equal to 1")
+        for line in lines
+    ), proc.stdout
+    assert "status Succeeded; test F1 0." in proc.stdout
+    assert "registered: arn:aws:sagemaker:us-east-1:111122223333:model-package/census-income-lgbm/1" in lines
