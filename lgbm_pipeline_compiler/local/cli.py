@@ -60,6 +60,7 @@ def summary(execution: Execution, work_dir: Path) -> dict[str, Any]:
         "report": execution.report,
         "work_dir": str(work_dir),
         "parameters": execution.parameters,
+        "inputs": execution.inputs,
         "steps": [
             {k: v for k, v in asdict(s).items() if k != "input_hash"} | {"outputs": s.properties}
             for s in execution.steps.values()
@@ -90,6 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(render_json(summary(execution, work_dir)))
     else:
+        for uri, source in execution.inputs.items():
+            print(f"input {uri} from {source}", file=sys.stderr)
         print(f"run {execution.id}: {execution.status}", file=sys.stderr)
         if execution.failure_reason:
             print(execution.failure_reason, file=sys.stderr)

@@ -52,6 +52,8 @@ class Execution:
     registered_model_package: str | None = None
     failure_reason: str | None = None
     report: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    """Inputs found beside --data: S3 URI → where from (bundled example data, S3)."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -24,6 +24,7 @@ from .context import StepContext, StepFailed
 from .executors import EXECUTORS
 from .expressions import ExpressionError, Resolver
 from .graph import build_graph
+from .inputs import InputNotFound, provide
 from .records import EXECUTING, FAILED, NOT_EXECUTED, SKIPPED, SUCCEEDED, Execution, RunStore, StepRecord, now
 from .registry import LocalRegistry
 from .store import ObjectStore
@@ -95,6 +96,8 @@ class LocalRun:
         # Absolute: scripts run with their step directory as the working directory.
         self.work_dir = Path(options.work_dir).resolve()
         self.store = ObjectStore(self.work_dir)
+        self.provided: dict[str, str] = {}
+        """Inputs the preflight found beside --data: URI → where from (bundled data, S3)."""
         self.runs = RunStore(self.work_dir)
         self.nodes = build_graph(definition)
         for entry in manifest.get("artifacts", []):
@@ -142,10 +145,14 @@ class LocalRun:
                 except ExpressionError:
                     continue  # produced by an earlier step
                 if isinstance(resolved, str) and not self.store.exists(resolved):
-                    raise RunError(
-                        f"step {node.name!r} reads {resolved}, which is not in the local object store; "
-                        f"map it to a file with --data {resolved}=PATH"
-                    )
+                    try:
+                        source = provide(resolved, self.store)
+                    except InputNotFound as err:
+                        raise RunError(
+                            f"step {node.name!r} reads {resolved}, which is not in the local object store "
+                            f"and not bundled; {err}. Map it to a file with --data {resolved}=PATH"
+                        ) from None
+                    self.provided[resolved] = source
 
     def _resolver(self, properties: dict[str, dict[str, Any]]) -> Resolver:
         execution = {
@@ -184,6 +191,7 @@ class LocalRun:
     def run(self) -> Execution:
         self.preflight()
         execution = self.execution
+        execution.inputs = dict(sorted(self.provided.items()))
         previous = dict(execution.steps)
         execution.steps = {n.name: StepRecord(name=n.name, type=n.step["Type"]) for n in self.nodes}
         properties: dict[str, dict[str, Any]] = {}
