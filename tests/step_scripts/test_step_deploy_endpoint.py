@@ -47,7 +47,26 @@ def arn_of(kind: str, name: str) -> str:
     return f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:{kind}/{name}"
 
 
+def expect_approved(stubber, status: str = "Approved"):
+    """The handler first reads the package's approval status (it deploys only Approved ones)."""
+    stubber.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "census-models",
+            "ModelPackageArn": ARN,
+            "ModelPackageGroupName": "census-models",
+            "ModelPackageVersion": 3,
+            "CreationTime": NOW,
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            "ModelApprovalStatus": status,
+        },
+        {"ModelPackageName": ARN},
+    )
+
+
 def expect_create_model(stubber):
+    expect_approved(stubber)
     stubber.add_response(
         "create_model",
         {"ModelArn": arn_of("model", MODEL)},
@@ -128,6 +147,7 @@ def test_update_path_when_the_endpoint_exists(scripts, stubbed):
 
 def test_retry_reuses_model_and_config_left_by_a_failed_attempt(scripts, stubbed):
     client, stubber = stubbed
+    expect_approved(stubber)
     stubber.add_client_error(
         "create_model",
         service_error_code="ValidationException",
@@ -215,6 +235,7 @@ def test_failed_endpoint_is_reported_clearly(scripts, stubbed):
 
 def test_same_named_model_for_another_package_is_an_error(scripts, stubbed):
     client, stubber = stubbed
+    expect_approved(stubber)
     stubber.add_client_error(
         "create_model",
         service_error_code="ValidationException",
@@ -239,6 +260,7 @@ def test_same_named_model_for_another_package_is_an_error(scripts, stubbed):
 
 def test_other_aws_errors_propagate(scripts, stubbed):
     client, stubber = stubbed
+    expect_approved(stubber)
     stubber.add_client_error(
         "create_model",
         service_error_code="AccessDeniedException",
@@ -311,14 +333,26 @@ def test_lambda_handler_against_moto(scripts, monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        result = scripts.deploy_endpoint.lambda_handler(dict(EVENT), None)
         sm = boto3.client("sagemaker", region_name="us-east-1")
-        model = sm.describe_model(ModelName=MODEL)
-        config = sm.describe_endpoint_config(EndpointConfigName=CONFIG)
+        sm.create_model_package_group(ModelPackageGroupName="census-models")
+        arn = sm.create_model_package(
+            ModelPackageGroupName="census-models",
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [
+                    {"Image": "111.dkr.ecr.us-east-1.amazonaws.com/x:1", "ModelDataUrl": "s3://b/m.tar.gz"}
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        result = scripts.deploy_endpoint.lambda_handler({**EVENT, "model_package_arn": arn}, None)
+        model = sm.describe_model(ModelName="census-models-v1")
+        config = sm.describe_endpoint_config(EndpointConfigName="census-endpoint-config-v1")
         live = sm.describe_endpoint(EndpointName="census-endpoint")
     assert result["action"] == "created"
-    assert model["PrimaryContainer"]["ModelPackageName"] == ARN
+    assert model["PrimaryContainer"]["ModelPackageName"] == arn
     assert model["ExecutionRoleArn"] == ROLE
-    assert config["ProductionVariants"][0]["ModelName"] == MODEL
+    assert config["ProductionVariants"][0]["ModelName"] == "census-models-v1"
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
-    assert live["EndpointConfigName"] == CONFIG
+    assert live["EndpointConfigName"] == "census-endpoint-config-v1"
