@@ -57,6 +57,8 @@ def machine() -> str:
 
 
 def load_clarify_check():
+    if str(SCRIPTS) not in sys.path:  # the script imports the modules shipped with it
+        sys.path.insert(0, str(SCRIPTS))
     spec = importlib.util.spec_from_file_location("bench_clarify_check", SCRIPTS / "clarify_check.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -44,6 +44,7 @@ KDD_COLUMNS = (
 BASELINE = """
 import importlib.util, json, sys, time
 from pathlib import Path
+sys.path.insert(0, str(Path(sys.argv[1]).parent))  # train.py imports step_common.py beside it
 spec = importlib.util.spec_from_file_location("train_script", sys.argv[1])
 train = importlib.util.module_from_spec(spec); spec.loader.exec_module(train)
 import lightgbm as lgb

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
+
+from step_common import Model, load_model, to_model_frame
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -36,13 +37,6 @@ class InferenceError(ValueError):
     def __init__(self, message: str, status_code: int = 400) -> None:
         super().__init__(message)
         self.status_code = status_code
-
-
-@dataclass
-class Model:
-    booster: lgb.Booster
-    schema: dict
-    threshold: float
 
 
 @dataclass
@@ -61,11 +55,7 @@ class Prediction:
 
 def model_fn(model_dir: str) -> Model:
     """Load model.txt, schema.json and metadata.json (threshold) from the model dir."""
-    root = Path(model_dir)
-    booster = lgb.Booster(model_file=str(root / "model.txt"))
-    schema = json.loads((root / "schema.json").read_text())
-    metadata = json.loads((root / "metadata.json").read_text())
-    return Model(booster=booster, schema=schema, threshold=float(metadata["threshold"]))
+    return load_model(Path(model_dir))
 
 
 def _media_type(content_type: str | None) -> str:
@@ -177,6 +167,7 @@ def to_frame(batch: Batch, schema: dict) -> pd.DataFrame:
 
 
 def _category(value: Any) -> str | None:
+    """A request value as a categorical level's text (``3`` and ``3.0`` -> ``"3"``); missing -> None."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -184,30 +175,16 @@ def _category(value: Any) -> str | None:
     return str(value)
 
 
-def to_model_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
-    """Features as in training: categoricals with the schema levels (unseen -> NaN), numerics float."""
-    out = {}
-    for name in schema["features"]:
-        column = frame[name]
-        levels = schema["categorical"].get(name)
-        if levels is not None:
-            codes = pd.Index(levels).get_indexer([_category(v) for v in column])  # unseen/missing -> -1
-            out[name] = pd.Categorical.from_codes(codes, categories=levels)
-            continue
-        numbers = pd.to_numeric(column, errors="coerce")
-        bad = numbers.isna() & column.notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InferenceError(
-                f"row {row + 1}: feature '{name}' is not a number: {str(column.iloc[row])[:40]!r}"
-            )
-        out[name] = numbers.astype("float64")
-    return pd.DataFrame(out, index=frame.index)
-
-
 def predict_proba(model: Model, frame: pd.DataFrame) -> np.ndarray:
     """Probability of the positive class for each row of a frame holding the schema's features."""
-    return np.asarray(model.booster.predict(to_model_frame(frame, model.schema)), dtype="float64")
+    texts = frame.copy()
+    for name in model.schema["categorical"]:
+        texts[name] = [_category(v) for v in frame[name]]
+    try:
+        features = to_model_frame(texts, model.schema)
+    except ValueError as exc:  # a value that is not a number in a numeric feature
+        raise InferenceError(str(exc)) from None
+    return np.asarray(model.booster.predict(features), dtype="float64")
 
 
 def predict_fn(data: Batch, model: Model) -> Prediction:

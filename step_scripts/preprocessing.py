@@ -17,10 +17,11 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 import pandas as pd
+
+from step_common import InputError, new_parser, parse_bool, parse_list, run_main
 
 PROG = "preprocessing"
 MISSING_TOKENS = ("?", "")
@@ -28,32 +29,8 @@ INPUT_SUFFIXES = (".csv", ".gz")
 SPLITS = ("train", "validation", "test")
 
 
-class InputError(Exception):
-    """Bad arguments or bad data: reported as one line on stderr, exit status 1."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def parse_list(text: str | None) -> list[str]:
-    """Split a comma-separated option into stripped, non-empty names."""
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def parse_bool(text: str) -> bool:
-    """Parse ``true``/``false`` (also yes/no, 1/0), case-insensitively."""
-    value = text.strip().strip('"').lower()
-    if value in ("true", "yes", "1"):
-        return True
-    if value in ("false", "no", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0], allow_abbrev=False)
+    p = new_parser(PROG, __doc__)
     p.add_argument("--input-dir", default="/opt/ml/processing/input/data")
     p.add_argument("--output-dir", default="/opt/ml/processing/output")
     p.add_argument("--target-column", required=True)
@@ -68,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--facet-columns", default="")
     return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(PROG, build_parser().parse_args, run, argv)
 
 
 def check_ratios(ratios: Sequence[float]) -> None:
@@ -320,16 +301,6 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
         print(f"{PROG}: {name}: {len(part)} rows, positive rate {part[target].mean():.4f}")
     print(f"{PROG}: categorical: {sorted(schema['categorical'])}")
     return parts
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except InputError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Reads the train/validation CSVs written by preprocessing.py (target first, header,
 ``schema.json`` beside them), trains with early stopping on validation, picks the
 decision threshold that maximises F1 for the positive class on validation, and writes
-``model.txt``, ``schema.json``, ``metadata.json`` and ``code/`` (inference.py +
+``model.txt``, ``schema.json``, ``metadata.json`` and ``code/`` (inference.py, step_common.py,
 requirements.txt) to the model dir, plus ``metrics.json`` to the output data dir.
 Prints ``train-f1: x``, ``validation-f1: x`` and ``validation-auc: x`` for the tuner.
 """
@@ -17,24 +17,18 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
 
+import step_common
+from step_common import InputError, csv_files, new_parser, read_labelled, run_main, to_model_frame
+
 PROG = "train"
-CODE_FILES = ("inference.py", "requirements.txt")
-
-
-class InputError(Exception):
-    """Bad arguments or bad data: reported as one line on stderr, exit status 1."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+CODE_FILES = ("inference.py", "requirements.txt")  # served from MODEL_DIR/code/ with step_common.py
 
 
 def unquote(text: str) -> str:
@@ -108,7 +102,7 @@ def strip_sagemaker_args(argv: Sequence[str]) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0], allow_abbrev=False)
+    p = new_parser(PROG, __doc__)
     env = os.environ.get
     p.add_argument("--train", default=env("SM_CHANNEL_TRAIN"))
     p.add_argument("--validation", default=env("SM_CHANNEL_VALIDATION"))
@@ -136,6 +130,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 f"no {name.replace('_', '-')} directory: set {source} or pass --{name.replace('_', '-')}"
             )
     return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(PROG, parse_args, run, argv)
 
 
 def hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -178,42 +176,15 @@ def load_schema(directory: Path) -> dict:
     return schema
 
 
-def to_model_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
-    """Features in schema order: categoricals with the schema levels (unseen -> NaN), numerics float."""
-    out = {}
-    for name in schema["features"]:
-        levels = schema["categorical"].get(name)
-        if levels is None:
-            out[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
-        else:
-            codes = pd.Index(levels).get_indexer(frame[name])  # unseen or missing -> -1 (NaN)
-            out[name] = pd.Categorical.from_codes(codes, categories=levels)
-    return pd.DataFrame(out, index=frame.index)
-
-
 def read_split(directory: Path, schema: dict, channel: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Read every CSV in a channel dir (other files ignored); return (features, 0/1 labels)."""
     if not directory.is_dir():
         raise InputError(f"{channel} channel directory '{directory}' does not exist")
-    files = sorted(f for f in directory.iterdir() if f.is_file() and f.name.endswith((".csv", ".csv.gz")))
+    files = csv_files(directory)
     if not files:
         raise InputError(f"no CSV files in {channel} channel '{directory}'")
-    target, features = schema["target"], list(schema["features"])
-    dtypes = {name: str for name in schema["categorical"]}
-    frames = []
-    for f in files:
-        try:
-            frame = pd.read_csv(f, dtype=dtypes, keep_default_na=False, na_values=[""])
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise InputError(
-                f"cannot read {channel} file '{f.name}': {str(exc).strip() or 'empty'}"
-            ) from None
-        if list(frame.columns) != [target, *features]:
-            raise InputError(
-                f"{channel} file '{f.name}' columns {list(frame.columns)} != schema {[target, *features]}"
-            )
-        frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True)
+    target = schema["target"]
+    frame = read_labelled(files, schema, channel)
     if len(frame) == 0:
         raise InputError(f"{channel} channel '{directory}' has no rows")
     labels = frame[target]
@@ -289,7 +260,8 @@ def training_predictions(booster: lgb.Booster) -> np.ndarray:
 
 
 def copy_code(model_dir: Path) -> None:
-    """Copy inference.py and requirements.txt next to this script into MODEL_DIR/code/ for serving."""
+    """Copy the serving code into MODEL_DIR/code/: :data:`CODE_FILES` from beside this script, and
+    step_common.py from wherever it was imported (the serving container puts code/ on sys.path)."""
     here = Path(__file__).resolve().parent
     missing = [name for name in CODE_FILES if not (here / name).is_file()]
     if missing:
@@ -299,6 +271,7 @@ def copy_code(model_dir: Path) -> None:
     (model_dir / "code").mkdir(parents=True, exist_ok=True)
     for name in CODE_FILES:
         shutil.copyfile(here / name, model_dir / "code" / name)
+    shutil.copyfile(step_common.__file__, model_dir / "code" / "step_common.py")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -342,16 +315,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"validation-auc: {metrics['validation_auc']:.6f}")
     print(f"threshold: {threshold:.6f} best-iteration: {best_iteration}", flush=True)
     return metrics
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        run(args)
-    except InputError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

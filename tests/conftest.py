@@ -1,20 +1,31 @@
-"""Shared fixtures: repository paths and the census spec compiled once per session."""
+"""Shared fixtures: repository paths, the census spec compiled once per session, and the Adult data
+preprocessed and a model trained on it once per session (the step scripts in container layouts)."""
 
 from __future__ import annotations
 
-import os
+import shutil
+import sys
+import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+
+# pytest runs with --import-mode=importlib, which leaves sys.path alone: make the plain helper
+# module beside this file (step_jobs) importable by the suites' helpers and tests.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from step_jobs import ADULT_PREPROCESSING, data_dir, install_code, run_script  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CENSUS_SPEC = REPO / "specs" / "census.yaml"
 CENSUS_JSON = REPO / "specs" / "census.json"
 
 
-def data_dir() -> Path:
-    """The shared real data sets: $LGBM_PIPELINE_DATA_DIR or ../shared/data beside the repo."""
-    return Path(os.environ.get("LGBM_PIPELINE_DATA_DIR", REPO.parent / "shared" / "data"))
+def adult_csv() -> Path:
+    """Where the UCI Adult CSV is expected (it may be absent: the ``adult_csv`` fixture skips then)."""
+    return data_dir() / "adult" / "census-income.csv"
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +45,75 @@ def census_compiled(census_spec):
     from lgbm_pipeline_compiler.compiler import compile_definition
 
     return compile_definition(census_spec)
+
+
+@pytest.fixture(scope="session", name="adult_csv")
+def adult_csv_fixture() -> Path:
+    """The UCI Adult CSV; tests that need it skip when it is absent."""
+    path = adult_csv()
+    if not path.is_file():
+        pytest.skip(f"Adult data not found at {path}; set LGBM_PIPELINE_DATA_DIR to the dir holding adult/")
+    return path
+
+
+@pytest.fixture(scope="session")
+def preprocessed(tmp_path_factory: pytest.TempPathFactory, adult_csv: Path) -> SimpleNamespace:
+    """preprocessing.py once on Adult in a processing-job layout, with the census spec's arguments."""
+    ml = tmp_path_factory.mktemp("processing-job") / "opt" / "ml" / "processing"
+    (ml / "input" / "data").mkdir(parents=True)
+    shutil.copy(adult_csv, ml / "input" / "data" / adult_csv.name)
+    code = install_code(["preprocessing.py"], ml / "input" / "code")
+    args = [
+        "--input-dir",
+        str(ml / "input" / "data"),
+        "--output-dir",
+        str(ml / "output"),
+        *ADULT_PREPROCESSING,
+    ]
+    result = run_script(code / "preprocessing.py", args, cwd=code)
+    assert result.returncode == 0, result.stderr
+    output = ml / "output"
+    return SimpleNamespace(
+        output=output, result=result, input=adult_csv, clarify_csv=output / "clarify" / "clarify.csv"
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, preprocessed: SimpleNamespace) -> SimpleNamespace:
+    """train.py once with its default hyperparameters in a training-job layout (script mode, with the
+    arguments SageMaker adds), then model.tar.gz as SageMaker packs the model dir after the job."""
+    ml = tmp_path_factory.mktemp("training-job") / "opt" / "ml"
+    channels = {}
+    for channel in ("train", "validation"):
+        channels[channel] = ml / "input" / "data" / channel
+        shutil.copytree(preprocessed.output / channel, channels[channel])
+    code = install_code(["train.py", "inference.py", "requirements.txt"], ml / "code")
+    env = {
+        "SM_CHANNEL_TRAIN": str(channels["train"]),
+        "SM_CHANNEL_VALIDATION": str(channels["validation"]),
+        "SM_MODEL_DIR": str(ml / "model"),
+        "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),
+        "SM_CHANNELS": '["train","validation"]',
+        "SM_HPS": "{}",
+        # One OpenMP thread: the same model (train.py trains deterministically), without
+        # spin-waiting threads when other tests share the cores.
+        "OMP_NUM_THREADS": "1",
+    }
+    (ml / "model").mkdir(parents=True)
+    (ml / "output" / "data").mkdir(parents=True)
+    args = [
+        "--sagemaker_container_log_level", "20",
+        "--sagemaker_job_name", '"census-train-2024-01-01"',
+        "--sagemaker_program", '"train.py"',
+        "--sagemaker_region", '"us-east-1"',
+        "--sagemaker_submit_directory", '"s3://bucket/census/source/sourcedir.tar.gz"',
+    ]  # fmt: skip
+    result = run_script(code / "train.py", args, env=env, cwd=code)
+    assert result.returncode == 0, result.stderr
+    archive = ml / "output" / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for item in sorted((ml / "model").iterdir()):
+            tar.add(item, arcname=item.name)
+    return SimpleNamespace(
+        model_dir=ml / "model", output_data=ml / "output" / "data", archive=archive, result=result
+    )

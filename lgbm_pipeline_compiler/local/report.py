@@ -1,8 +1,9 @@
 """One self-contained HTML report (and a markdown summary) per run, from its bias and SHAP checks.
 
 The checks' own inputs — model, Clarify dataset, analysis configs — are read from the run's step
-directories (either engine), the two configs are merged, and step_scripts/clarify_check.py renders
-the report (`--check all --report`), so the report shows exactly what the checks computed.
+directories (either engine), the two configs are merged, step_scripts/clarify_check.py computes
+on them (`--check all --report-data`), so the report shows exactly what the checks computed, and
+:mod:`lgbm_pipeline_compiler.report` renders its output.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..emit import render_json
+from ..report import ReportDataError, write_report
 from .context import python
 from .records import RunStore
 
@@ -67,10 +69,13 @@ def write_run_report(work_dir: str | Path, run_id: str) -> tuple[Path, Path]:
         python(), str(script), "--check", kind,
         "--model-dir", str(source / MODEL), "--data-dir", str(source / DATA),
         "--config", str(out / "analysis_config.json"), "--output-dir", str(out),
-        "--skip-check", "true", "--report",
+        "--skip-check", "true", "--report-data",
     ]  # fmt: skip
     proc = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
     (out / "report.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise ReportError(f"the report could not be rendered: {(proc.stderr or proc.stdout).strip()[-500:]}")
-    return out / "report.html", out / "report.md"
+    try:
+        return write_report(out)
+    except ReportDataError as err:
+        raise ReportError(f"the report could not be rendered: {err}") from None

@@ -1,80 +1,18 @@
 """Helpers for the clarify_check.py tests (a plain module with a unique name: conftest.py is not importable).
 
-Same approach as tests/step_scripts/ (copied, not imported: those helpers belong to another suite).
+Running scripts in container layouts is tests/step_jobs.py's, shared with the other suites.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / "step_scripts"
-TARGET = "Target"
-FEATURES = [
-    "Age",
-    "Workclass",
-    "Education",
-    "Education-Num",
-    "Marital Status",
-    "Occupation",
-    "Relationship",
-    "Ethnic group",
-    "Sex",
-    "Capital Gain",
-    "Capital Loss",
-    "Hours per week",
-    "Country",
-]
-SMALL_MODEL = [
-    "--n_estimators", "60",
-    "--learning_rate", "0.2",
-    "--num_leaves", "15",
-    "--early_stopping_rounds", "10",
-    "--num_threads", "1",  # no OpenMP spin-waiting when other jobs share the 2 cores
-]  # fmt: skip
+from step_jobs import ADULT_FEATURES, ADULT_TARGET, install_code, run_script
 
-
-def data_dir() -> Path:
-    """``$LGBM_PIPELINE_DATA_DIR`` if set, else ``../shared/data`` beside the repository."""
-    override = os.environ.get("LGBM_PIPELINE_DATA_DIR")
-    return Path(override) if override else REPO.parent / "shared" / "data"
-
-
-def load_clarify_check() -> ModuleType:
-    """Import step_scripts/clarify_check.py under a private module name (no sys.path changes)."""
-    spec = importlib.util.spec_from_file_location("step_script_clarify_check", SCRIPTS / "clarify_check.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_script(script: Path, args: list[str], env: dict | None = None, cwd: Path | None = None):
-    """Run a script as a subprocess the way a container would: ``python script args``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
-    clean.update(env or {})
-    return subprocess.run(
-        [sys.executable, str(script), *args],
-        capture_output=True,
-        text=True,
-        env=clean,
-        cwd=str(cwd) if cwd else None,
-        timeout=600,
-    )
-
-
-def install_code(files: list[str], code_dir: Path) -> Path:
-    code_dir.mkdir(parents=True, exist_ok=True)
-    for name in files:
-        shutil.copy(SCRIPTS / name, code_dir / name)
-    return code_dir
+TARGET = ADULT_TARGET
+FEATURES = ADULT_FEATURES
 
 
 def analysis_config(**overrides) -> dict:

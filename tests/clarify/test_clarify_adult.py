@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from clarify_helpers import FEATURES, TARGET, analysis_config
 
+from lgbm_pipeline_compiler.report import write_report
+
 
 def metric_values(analysis: dict, stage: str, facet: str = "Sex", value: str = "Female") -> dict:
     (entry,) = [e for e in analysis[stage]["facets"][facet] if e["value_or_threshold"] == value]
@@ -95,8 +97,8 @@ def test_pre_training_metrics_match_scipy(first_run, table):
     assert got["CDDL"] == pytest.approx(conditional_dd(table, "y"), abs=1e-12)
 
 
-def test_flip_test_matches_brute_force_neighbours(cc, first_run, adult_inputs, table):
-    matrix = cc.flip_test_matrix(adult_inputs.frame, adult_inputs.schema, exclude=["Sex", TARGET])
+def test_flip_test_matches_brute_force_neighbours(bm, first_run, adult_inputs, table):
+    matrix = bm.flip_test_matrix(adult_inputs.frame, adult_inputs.schema, exclude=["Sex", TARGET])
     d = table["d"].to_numpy()
     p = table["p"].to_numpy()
     a_rows, d_rows = matrix[~d], matrix[d]
@@ -112,8 +114,8 @@ def test_flip_test_matches_brute_force_neighbours(cc, first_run, adult_inputs, t
 # ------------------------------------------------------------------------------------------- SHAP
 
 
-def test_shap_local_accuracy_on_every_row(cc, adult_inputs):
-    values, expected = cc.tree_shap(adult_inputs.booster, adult_inputs.features)
+def test_shap_local_accuracy_on_every_row(adult_inputs):
+    values, expected = adult_inputs.shap_values, adult_inputs.expected_value
     margin = adult_inputs.booster.predict(adult_inputs.features, raw_score=True)
     assert values.shape == (len(adult_inputs.frame), len(FEATURES))
     assert np.max(np.abs(values.sum(axis=1) + expected - margin)) < 1e-6
@@ -126,8 +128,8 @@ def test_shap_aggregations(cc):
     assert cc.aggregate_shap(values, "mean_sq").tolist() == pytest.approx([14 / 3, 5 / 3])
 
 
-def test_job_shap_output_matches_in_process(cc, first_run, adult_inputs):
-    values, expected = cc.tree_shap(adult_inputs.booster, adult_inputs.features)
+def test_job_shap_output_matches_in_process(first_run, adult_inputs):
+    values, expected = adult_inputs.shap_values, adult_inputs.expected_value
     label0 = first_run.analysis["explanations"]["kernel_shap"]["label0"]
     assert label0["expected_value"] == pytest.approx(expected, abs=1e-12)
     assert list(label0["global_shap_values"]) == FEATURES
@@ -180,6 +182,7 @@ def test_report_files(first_run):
         "DPPL",
         "Disparate Impact (DI)",
         "four-fifths rule",
+        f"trees, {len(FEATURES)} features)",  # the model, as clarify_check.py described it
         *top,
     ):
         assert text in page, text
@@ -250,10 +253,11 @@ def test_skip_check_passes_even_with_a_violation(clarify_job, first_run):
 
 def test_fail_on_violation_false_does_not_fail(clarify_job, first_run):
     config = analysis_config(methods=BIAS_ONLY)
-    extra = ("--fail-on-violation", "false", "--report")
+    extra = ("--fail-on-violation", "false", "--report-data")
     result = clarify_job.run("bias", config, *extra, baseline=lowered_dppl(first_run.analysis))
     assert result.returncode == 0, result.stderr
     assert "NOT ENFORCED" in result.stdout
+    write_report(clarify_job.output)
     page = (clarify_job.output / "report.html").read_text()
     assert "NOT ENFORCED" in page and "violates the baseline" in page and "0.0100" in page
 

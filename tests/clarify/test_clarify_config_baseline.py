@@ -1,4 +1,4 @@
-"""Analysis-config parsing, baseline comparison (Model Monitor's rules), report rendering, portability."""
+"""Analysis-config parsing, baseline comparison (Model Monitor's rules), portability."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import warnings
 
 import numpy as np
 import pytest
-from clarify_helpers import FEATURES, SCRIPTS, TARGET, analysis_config
+from clarify_helpers import FEATURES, TARGET, analysis_config
+from step_jobs import SCRIPTS
 
 SCHEMA = {
     "target": TARGET,
@@ -46,13 +47,13 @@ def shap_analysis(values: dict[str, float]) -> dict:
 # ------------------------------------------------------------------------------------------ config
 
 
-def test_config_from_the_sdk_shape(cc):
+def test_config_from_the_sdk_shape(cc, bm):
     config = cc.parse_config(analysis_config(), SCHEMA)
     assert config.label == TARGET and config.label_values == [1]
     assert [(f.name, f.values) for f in config.facets] == [("Sex", ["Female"])]
     assert config.group_variable == "Relationship" and config.probability_threshold == 0.5
-    assert config.post_training == sorted(cc.POST_TRAINING_NAMES)
-    assert config.pre_training == sorted(cc.PRE_TRAINING_NAMES)
+    assert config.post_training == sorted(bm.POST_TRAINING_NAMES)
+    assert config.pre_training == sorted(bm.PRE_TRAINING_NAMES)
     assert config.shap["agg_method"] == "mean_abs"
 
 
@@ -140,35 +141,45 @@ def test_config_written_by_the_sagemaker_sdk(cc):
 # ---------------------------------------------------------------------------------------- baseline
 
 
-def test_ndcg_matches_scikit_learn(cc):
+def test_ndcg_matches_scikit_learn(cb):
     from sklearn.metrics import ndcg_score
 
     rng = np.random.default_rng(7)
     for _ in range(20):
         base, cur = rng.random(8), rng.random(8)
         names = [f"f{i}" for i in range(8)]
-        ours = cc.ndcg(dict(zip(names, base, strict=True)), dict(zip(names, cur, strict=True)))
+        ours = cb.ndcg(dict(zip(names, base, strict=True)), dict(zip(names, cur, strict=True)))
         assert ours == pytest.approx(ndcg_score([base], [cur]), abs=1e-12)
 
 
-def test_ndcg_extremes(cc):
+def test_ndcg_extremes(cb):
     base = {"a": 0.9, "b": 0.5, "c": 0.1, "d": 0.05}
-    assert cc.ndcg(base, base) == pytest.approx(1.0)
-    assert cc.ndcg(base, {k: 2 * v for k, v in base.items()}) == pytest.approx(1.0)  # scale-free
+    assert cb.ndcg(base, base) == pytest.approx(1.0)
+    assert cb.ndcg(base, {k: 2 * v for k, v in base.items()}) == pytest.approx(1.0)  # scale-free
     reversed_ = {"a": 0.05, "b": 0.1, "c": 0.5, "d": 0.9}
-    assert cc.ndcg(base, reversed_) < cc.NDCG_THRESHOLD
-    assert cc.ndcg(base, {k: -v for k, v in base.items()}) == pytest.approx(1.0)  # ranks by magnitude
-    assert math.isnan(cc.ndcg({"a": 0.0}, {"a": 1.0}))
+    assert cb.ndcg(base, reversed_) < cb.NDCG_THRESHOLD
+    assert cb.ndcg(base, {k: -v for k, v in base.items()}) == pytest.approx(1.0)  # ranks by magnitude
+    assert math.isnan(cb.ndcg({"a": 0.0}, {"a": 1.0}))
 
 
-def test_bias_rule_is_farther_from_ideal_than_baseline(cc):
+def test_ndcg_against_a_baseline_without_shap_is_none(cb):
+    current = {"Age": 0.6, "Sex": 0.1}
+    baseline = shap_analysis({"Age": 0.1, "Sex": 0.6})
+    assert cb.ndcg_against(baseline, "label0", current) == pytest.approx(
+        cb.ndcg({"Age": 0.1, "Sex": 0.6}, current)
+    )
+    assert cb.ndcg_against(baseline, "label1", current) is None  # nothing for that label: undefined
+    assert cb.ndcg_against(bias_analysis({"DI": 1.0}), "label0", current) is None
+
+
+def test_bias_rule_is_farther_from_ideal_than_baseline(cb):
     baseline = bias_analysis({"DPPL": 0.2, "DI": 0.8, "TE": -0.5, "AD": None, "DCAcc": 0.1})
-    same = cc.compare_bias(baseline, baseline)
+    same = cb.compare_bias(baseline, baseline)
     assert same == []
     closer = bias_analysis({"DPPL": 0.1, "DI": 1.2, "TE": 0.4, "AD": 0.9, "DCA": -0.05})
-    assert cc.compare_bias(closer, baseline) == []  # |ln 1.2| < |ln 0.8|; AD has no baseline value
+    assert cb.compare_bias(closer, baseline) == []  # |ln 1.2| < |ln 0.8|; AD has no baseline value
     worse = bias_analysis({"DPPL": -0.3, "DI": 0.7, "TE": -0.5, "AD": 0.0, "DCA": 0.2})
-    violations = cc.compare_bias(worse, baseline)
+    violations = cb.compare_bias(worse, baseline)
     assert [(v["metric_name"], v["value"], v["baseline_value"]) for v in violations] == [
         ("DPPL", -0.3, 0.2),
         ("DI", 0.7, 0.8),
@@ -177,33 +188,33 @@ def test_bias_rule_is_farther_from_ideal_than_baseline(cc):
     first = violations[0]
     assert first["facet"] == "Sex" and first["facet_value"] == "Female"
     assert first["constraint_check_type"] == "bias_drift_check"
-    assert cc.compare_bias(worse, baseline, tolerance=0.2) == []
+    assert cb.compare_bias(worse, baseline, tolerance=0.2) == []
     # another facet value: nothing to compare with
-    assert cc.compare_bias(bias_analysis({"DPPL": 0.9}, "Male"), baseline) == []
+    assert cb.compare_bias(bias_analysis({"DPPL": 0.9}, "Male"), baseline) == []
 
 
-def test_bias_baseline_infinity_strings(cc):
+def test_bias_baseline_infinity_strings(cb):
     baseline = bias_analysis({"TE": "Infinity", "DI": 0.0})
     current = bias_analysis({"TE": 1e9, "DI": 0.01})
-    assert cc.compare_bias(current, baseline) == []
+    assert cb.compare_bias(current, baseline) == []
 
 
-def test_explanation_rule(cc):
+def test_explanation_rule(cb):
     base = shap_analysis({"Age": 0.7, "Sex": 0.2, "Country": 0.05})
-    assert cc.compare_explanations(shap_analysis({"Age": 0.6, "Sex": 0.3, "Country": 0.01}), base) == []
+    assert cb.compare_explanations(shap_analysis({"Age": 0.6, "Sex": 0.3, "Country": 0.01}), base) == []
     flipped = shap_analysis({"Age": 0.01, "Sex": 0.2, "Country": 0.7})
-    (violation,) = cc.compare_explanations(flipped, base)
+    (violation,) = cb.compare_explanations(flipped, base)
     assert violation["label"] == "label0" and violation["metric_name"] == "shap"
     assert violation["constraint_check_type"] == "feature_attribution_drift_check"
     assert violation["description"].startswith("Feature attribution drift 0.")
     assert violation["description"].endswith("exceeds threshold 0.9")
 
 
-def test_check_baseline_needs_the_right_sections(cc):
-    with pytest.raises(cc.InputError, match="no explanations.kernel_shap"):
-        cc.check_baseline(shap_analysis({"a": 1.0}), bias_analysis({"DI": 1.0}), ["explainability"], 0.0, 0.9)
-    with pytest.raises(cc.InputError, match="none of the bias sections"):
-        cc.check_baseline(bias_analysis({"DI": 1.0}), shap_analysis({"a": 1.0}), ["bias"], 0.0, 0.9)
+def test_check_baseline_needs_the_right_sections(cb):
+    with pytest.raises(cb.InputError, match="no explanations.kernel_shap"):
+        cb.check_baseline(shap_analysis({"a": 1.0}), bias_analysis({"DI": 1.0}), ["explainability"], 0.0, 0.9)
+    with pytest.raises(cb.InputError, match="none of the bias sections"):
+        cb.check_baseline(bias_analysis({"DI": 1.0}), shap_analysis({"a": 1.0}), ["bias"], 0.0, 0.9)
 
 
 @pytest.mark.parametrize(
@@ -216,76 +227,30 @@ def test_check_baseline_needs_the_right_sections(cc):
         (True, False, False, [{"x": 1}], ("NOT ENFORCED", False)),
     ],
 )
-def test_clarify_check_step_semantics(cc, has_baseline, skip, fail, violations, expected):
-    assert cc.decide(has_baseline, skip, fail, violations) == expected
+def test_clarify_check_step_semantics(cb, has_baseline, skip, fail, violations, expected):
+    assert cb.decide(has_baseline, skip, fail, violations) == expected
 
 
-def test_load_baseline_from_file_or_dir(cc, tmp_path):
+def test_load_baseline_from_file_or_dir(cb, tmp_path):
     (tmp_path / "analysis.json").write_text(json.dumps(bias_analysis({"DI": 1.0})))
-    assert cc.load_baseline(tmp_path)["version"] == "1.0"
-    assert cc.load_baseline(tmp_path / "analysis.json")["version"] == "1.0"
+    assert cb.load_baseline(tmp_path)["version"] == "1.0"
+    assert cb.load_baseline(tmp_path / "analysis.json")["version"] == "1.0"
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(cc.InputError, match="not valid JSON"):
-        cc.load_baseline(tmp_path / "bad.json")
-    with pytest.raises(cc.InputError, match="does not exist"):
-        cc.load_baseline(tmp_path / "missing.json")
+    with pytest.raises(cb.InputError, match="not valid JSON"):
+        cb.load_baseline(tmp_path / "bad.json")
+    with pytest.raises(cb.InputError, match="does not exist"):
+        cb.load_baseline(tmp_path / "missing.json")
     (tmp_path / "empty").mkdir()
-    assert cc.load_baseline(tmp_path / "empty") is None  # an empty baseline input: first run
-
-
-# ------------------------------------------------------------------------------------------ report
-
-
-def test_report_renders_bias_and_shap(cc):
-    analysis = bias_analysis({"DPPL": 0.19, "DI": 0.29, "AD": None})
-    analysis.update(shap_analysis({"Age": 0.7, "Sex": 0.2}))
-    values = np.array([[0.5, -0.1], [-0.9, 0.3], [0.2, 0.0]])
-    import pandas as pd
-
-    frame = pd.DataFrame({"Age": [30.0, 50.0, 20.0], "Sex": ["Male", "Female", "Male"]})
-    shap_data = {
-        "values": values,
-        "frame": frame,
-        "names": ["Age", "Sex"],
-        "numeric": ["Age"],
-        "agg_method": "mean_abs",
-        "expected_value": -1.0,
-        "global_values": {"Age": 0.7, "Sex": 0.2},
-        "ndcg": 0.95,
-    }
-    meta = {"check": "all", "model": "m", "rows": 3, "threshold": 0.5, "label": TARGET, "label_value": "1"}
-    context = cc.report_context(analysis, [], "NO BASELINE", "no baseline", None, meta, shap_data)
-    page = cc.render_html(context)
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4  # DI, bars, importance, beeswarm
-    for text in (
-        "Sex",
-        "DPPL",
-        "outside the four-fifths band",
-        "four-fifths rule",
-        "1.25",
-        "0.8",
-        "Age",
-        "n/a",
-    ):
-        assert text in page, text
-    assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
-    markdown = cc.render_markdown(context)
-    assert "| Sex=Female | DI | 0.2900 |" in markdown and "outside the four-fifths band" in markdown
-    assert "| 1 | Age | 0.70000 |" in markdown
-
-
-def test_svg_helpers_escape_and_handle_undefined(cc):
-    svg = cc.svg_bias_bars([{"name": "<b>", "value": None}, {"name": "TE", "value": 12.0}])
-    assert "&lt;b&gt;" in svg and "undefined" in svg
-    assert "undefined" in cc.svg_disparate_impact(None)
-    assert cc.svg_importance({}) == ""
+    assert cb.load_baseline(tmp_path / "empty") is None  # an empty baseline input: first run
 
 
 # ------------------------------------------------------------------------------------- portability
 
 
-def test_script_is_python_39_and_standalone():
-    source = (SCRIPTS / "clarify_check.py").read_text()
+@pytest.mark.parametrize("name", ["clarify_check", "bias_metrics", "clarify_baseline"])
+def test_script_and_its_modules_are_python_39_and_standalone(name):
+    """Container code: the libraries of the scikit-learn image, the shared modules, no report."""
+    source = (SCRIPTS / f"{name}.py").read_text()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         tree = ast.parse(source, feature_version=(3, 9))
@@ -293,7 +258,8 @@ def test_script_is_python_39_and_standalone():
     assert isinstance(first, ast.ImportFrom) and first.module == "__future__"
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    allowed = {"__future__", "argparse", "collections", "dataclasses", "html", "json", "math", "pathlib"}
-    allowed |= {"sys", "tarfile", "tempfile", "typing", "numpy", "pandas", "sklearn", "lightgbm", "jinja2"}
+    allowed = {"__future__", "argparse", "collections", "dataclasses", "json", "math", "pathlib", "sys"}
+    allowed |= {"typing", "numpy", "pandas", "sklearn", "lightgbm", "step_common", "bias_metrics"}
+    allowed |= {"clarify_baseline"}
     assert imported <= allowed, imported - allowed
-    assert "lgbm_pipeline_compiler" not in source and "subprocess" not in source
+    assert "lgbm_pipeline_compiler" not in source and "subprocess" not in source and "jinja2" not in source

@@ -79,32 +79,32 @@ APPROX = {
 
 
 @pytest.fixture(scope="module")
-def inputs(cc):
-    return cc.BiasInputs(d=D, y=Y, yhat=YHAT, group=G, features=X)
+def inputs(bm):
+    return bm.BiasInputs(d=D, y=Y, yhat=YHAT, group=G, features=X)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_metric_matches_hand_computation(cc, inputs, name):
-    _, compute = cc.METRICS[name]
+def test_metric_matches_hand_computation(bm, inputs, name):
+    _, compute = bm.METRICS[name]
     assert compute(inputs) == pytest.approx(EXPECTED[name], abs=1e-12)
     if name in APPROX:
         assert compute(inputs) == pytest.approx(APPROX[name], abs=1e-6)
 
 
-def test_every_documented_metric_is_covered(cc):
-    assert set(cc.METRICS) == set(EXPECTED)
-    assert set(cc.POST_TRAINING_NAMES) | set(cc.PRE_TRAINING_NAMES) == set(EXPECTED)
-    assert len(cc.POST_TRAINING_NAMES) == 11 and len(cc.PRE_TRAINING_NAMES) == 8
+def test_every_documented_metric_is_covered(bm):
+    assert set(bm.METRICS) == set(EXPECTED)
+    assert set(bm.POST_TRAINING_NAMES) | set(bm.PRE_TRAINING_NAMES) == set(EXPECTED)
+    assert len(bm.POST_TRAINING_NAMES) == 11 and len(bm.PRE_TRAINING_NAMES) == 8
 
 
-def test_pure_functions_by_name(cc):
-    assert cc.class_imbalance(D) == pytest.approx(0.2)
-    assert cc.positive_proportion_difference(D, YHAT) == pytest.approx(5 / 12)
-    assert cc.lp_norm(D, Y, p=1) == pytest.approx(2 * cc.total_variation_distance(D, Y))
-    assert cc.flip_test(D, YHAT, X) == pytest.approx(0.25)
+def test_pure_functions_by_name(bm):
+    assert bm.class_imbalance(D) == pytest.approx(0.2)
+    assert bm.positive_proportion_difference(D, YHAT) == pytest.approx(5 / 12)
+    assert bm.lp_norm(D, Y, p=1) == pytest.approx(2 * bm.total_variation_distance(D, Y))
+    assert bm.flip_test(D, YHAT, X) == pytest.approx(0.25)
 
 
-def test_flip_test_uses_five_neighbours_when_facet_a_is_large(cc):
+def test_flip_test_uses_five_neighbours_when_facet_a_is_large(bm):
     # 12 facet-a rows at x = 0..11, predicted 1 1 1 1 1 1 0 1 0 0 0 0 (k = 5: facet a has > 9 rows).
     a_x = np.arange(12.0)
     a_pred = np.array([1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
@@ -117,35 +117,35 @@ def test_flip_test_uses_five_neighbours_when_facet_a_is_large(cc):
     d = np.array([True] * 4 + [False] * 12)
     yhat = np.concatenate([d_pred, a_pred])
     features = np.concatenate([d_x, a_x])[:, None]
-    assert cc.flip_test(d, yhat, features) == pytest.approx((2 - 1) / 4)
+    assert bm.flip_test(d, yhat, features) == pytest.approx((2 - 1) / 4)
 
 
-def test_undefined_values_are_nan_never_an_exception(cc):
+def test_undefined_values_are_nan_never_an_exception(bm):
     all_d = np.ones(10, dtype=bool)
     no_d = np.zeros(10, dtype=bool)
-    for name, (_, compute) in cc.METRICS.items():
+    for name, (_, compute) in bm.METRICS.items():
         for d in (all_d, no_d):
-            assert math.isnan(compute(cc.BiasInputs(d=d, y=Y, yhat=YHAT, group=G, features=X))), name
-    no_group = cc.BiasInputs(d=D, y=Y, yhat=YHAT, group=None, features=None)
+            assert math.isnan(compute(bm.BiasInputs(d=d, y=Y, yhat=YHAT, group=G, features=X))), name
+    no_group = bm.BiasInputs(d=D, y=Y, yhat=YHAT, group=None, features=None)
     for name in ("CDDL", "CDDPL", "FT"):
-        assert math.isnan(cc.METRICS[name][1](no_group)), name
+        assert math.isnan(bm.METRICS[name][1](no_group)), name
     # no positive prediction in facet a: DI = q'_d / 0; no false positive in facet d: TE undefined
     yhat = YHAT.copy()
     yhat[~D] = False
-    assert math.isnan(cc.disparate_impact(D, yhat))
-    assert cc.positive_proportion_difference(D, yhat) == pytest.approx(-1 / 4)
+    assert math.isnan(bm.disparate_impact(D, yhat))
+    assert bm.positive_proportion_difference(D, yhat) == pytest.approx(-1 / 4)
     yhat = YHAT.copy()
     yhat[2] = False  # the only FP in facet d
-    assert math.isnan(cc.treatment_equality(D, Y, yhat))
+    assert math.isnan(bm.treatment_equality(D, Y, yhat))
     # P_d(y) = 0 < P_a(y): KL is infinite -> undefined; JS stays finite
     y = Y.copy()
     y[D] = True
-    assert math.isnan(cc.kl_divergence(D, y))
-    assert math.isfinite(cc.js_divergence(D, y))
+    assert math.isnan(bm.kl_divergence(D, y))
+    assert math.isfinite(bm.js_divergence(D, y))
 
 
-def test_metric_entries_write_null_and_error_like_clarify(cc):
-    entries = cc.metric_entries(["DI", "DPPL"], cc.BiasInputs(d=np.zeros(10, dtype=bool), y=Y, yhat=YHAT))
+def test_metric_entries_write_null_and_error_like_clarify(bm):
+    entries = bm.metric_entries(["DI", "DPPL"], bm.BiasInputs(d=np.zeros(10, dtype=bool), y=Y, yhat=YHAT))
     assert entries == [
         {"name": "DI", "description": "Disparate Impact (DI)", "value": None, "error": "Facet set is empty"},
         {
@@ -155,33 +155,33 @@ def test_metric_entries_write_null_and_error_like_clarify(cc):
             "error": "Facet set is empty",
         },
     ]
-    ok = cc.metric_entries(["DI"], cc.BiasInputs(d=D, y=Y, yhat=YHAT))
+    ok = bm.metric_entries(["DI"], bm.BiasInputs(d=D, y=Y, yhat=YHAT))
     assert ok == [{"name": "DI", "description": "Disparate Impact (DI)", "value": pytest.approx(0.375)}]
 
 
-def test_facet_and_label_selection(cc):
+def test_facet_and_label_selection(bm):
     sex = pd.Series(["Female", "Male", None, "Female", " Male"])
-    groups = cc.facet_groups(sex, cc.FacetSpec("Sex", ["Female"]), numeric=False)
+    groups = bm.facet_groups(sex, bm.FacetSpec("Sex", ["Female"]), numeric=False)
     assert [(t, m.tolist()) for t, m in groups] == [("Female", [True, False, False, True, False])]
-    one_vs_rest = cc.facet_groups(sex, cc.FacetSpec("Sex", None), numeric=False)
+    one_vs_rest = bm.facet_groups(sex, bm.FacetSpec("Sex", None), numeric=False)
     assert [t for t, _ in one_vs_rest] == ["Female", "Male"]
     assert one_vs_rest[1][1].tolist() == [False, True, False, False, True]
     age = pd.Series([20.0, 41.0, 40.0, 90.0, np.nan])
-    ((text, mask),) = cc.facet_groups(age, cc.FacetSpec("Age", [40]), numeric=True)
+    ((text, mask),) = bm.facet_groups(age, bm.FacetSpec("Age", [40]), numeric=True)
     assert text == "(40, 90]" and mask.tolist() == [False, True, False, True, False]
     labels = pd.Series(["1", "0", "1.0", "0"])
-    mask, text = cc.positive_labels(labels, [1])
+    mask, text = bm.positive_labels(labels, [1])
     assert mask.tolist() == [True, False, True, False] and text == "1"
-    mask, text = cc.positive_labels(pd.Series([">50K", "<=50K"]), [">50K"])
+    mask, text = bm.positive_labels(pd.Series([">50K", "<=50K"]), [">50K"])
     assert mask.tolist() == [True, False] and text == ">50K"
-    mask, text = cc.positive_labels(pd.Series(["3", "7", "5"]), 5)
+    mask, text = bm.positive_labels(pd.Series(["3", "7", "5"]), 5)
     assert mask.tolist() == [False, True, False] and text == "(5, 7]"
 
 
-def test_flip_test_matrix_standardises_numbers_and_one_hots_categories(cc):
+def test_flip_test_matrix_standardises_numbers_and_one_hots_categories(bm):
     schema = {"features": ["n", "c", "skip"], "categorical": {"c": ["u", "v"], "skip": ["z"]}}
     frame = pd.DataFrame({"n": [1.0, 3.0, np.nan], "c": ["v", None, "u"], "skip": ["z", "z", "z"]})
-    matrix = cc.flip_test_matrix(frame, schema, exclude=["skip"])
+    matrix = bm.flip_test_matrix(frame, schema, exclude=["skip"])
     # n: NaN -> median 2; (1, 3, 2) standardised -> (-1.2247, 1.2247, 0)
     assert matrix[:, 0] == pytest.approx([-1.224744871, 1.224744871, 0.0])
     assert matrix[:, 1:].tolist() == [[0, 1], [0, 0], [1, 0]]

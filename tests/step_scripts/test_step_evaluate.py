@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import tarfile
 
 import lightgbm as lgb
 import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
-from step_script_helpers import SCRIPTS, assert_clean_failure, run_script
+from step_jobs import SCRIPTS, run_script
+from step_script_helpers import assert_clean_failure
 
 METRICS = ("f1", "precision", "recall", "accuracy", "roc_auc", "threshold")
 
@@ -80,6 +82,27 @@ def test_accepts_an_extracted_model_dir(tmp_path, trained, preprocessed, evaluat
     )
 
 
+def test_runs_with_the_shared_module_on_pythonpath(tmp_path, trained, preprocessed, evaluated):
+    """As the compiler ships processing jobs: the script alone in its code dir, step_common.py in
+    another input dir on PYTHONPATH. Without that path the script cannot start."""
+    ml = tmp_path / "opt" / "ml" / "processing"
+    (ml / "input" / "code").mkdir(parents=True)
+    (ml / "input" / "lib").mkdir(parents=True)
+    shutil.copy(SCRIPTS / "evaluate.py", ml / "input" / "code" / "evaluate.py")
+    shutil.copy(SCRIPTS / "step_common.py", ml / "input" / "lib" / "step_common.py")
+    args = ["--model-dir", str(trained.archive.parent), "--test-dir", str(preprocessed.output / "test"),
+            "--output-dir", str(ml / "evaluation")]  # fmt: skip
+    alone = run_script(ml / "input" / "code" / "evaluate.py", args, env={"PYTHONPATH": ""})
+    assert alone.returncode == 1 and "No module named 'step_common'" in alone.stderr, alone.stderr
+    result = run_script(
+        ml / "input" / "code" / "evaluate.py", args, env={"PYTHONPATH": str(ml / "input" / "lib")}
+    )
+    assert result.returncode == 0, result.stderr
+    assert (ml / "evaluation" / "evaluation.json").read_text() == (
+        evaluated.output / "evaluation.json"
+    ).read_text()
+
+
 def test_missing_model_is_one_clear_line(tmp_path, preprocessed):
     (tmp_path / "model").mkdir()
     args = ["--model-dir", str(tmp_path / "model"), "--test-dir", str(preprocessed.output / "test")]
@@ -93,8 +116,8 @@ def test_refuses_unsafe_archive_entries(scripts, tmp_path):
         info = tarfile.TarInfo("../escape.txt")
         info.size = 2
         tar.addfile(info, io.BytesIO(b"hi"))
-    with pytest.raises(scripts.evaluate.InputError, match="unsafe entry"):
-        scripts.evaluate.extract_model(archive, tmp_path / "out")
+    with pytest.raises(scripts.step_common.InputError, match="unsafe entry"):
+        scripts.step_common.extract_model(archive, tmp_path / "out")
     assert not (tmp_path / "escape.txt").exists()
 
 

@@ -9,7 +9,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
-from step_script_helpers import run_script
+from step_jobs import ADULT_FEATURES, run_script
 
 N_ROWS = 1500
 
@@ -126,7 +126,8 @@ def test_json_lists_in_feature_order_with_csv_answer(served, test_rows):
 
 def test_serving_reports_a_short_row_as_a_client_error(served):
     assert served[4]["status"] == 400
-    assert "expected 14 values per row" in served[4]["error"]
+    features = ", ".join(ADULT_FEATURES)
+    assert served[4]["error"] == f"expected {len(ADULT_FEATURES)} values per row [{features}], got 3"
 
 
 # --- in-process: handlers and bad requests --------------------------------------------------
@@ -194,7 +195,8 @@ def test_malformed_requests_raise_inference_error(scripts, model, body, content_
 
 def test_wrong_column_count_hints_at_the_target(scripts, model, test_rows):
     with_target = "0," + test_rows["csv"].splitlines()[0]
-    with pytest.raises(scripts.inference.InferenceError, match=r"got 15 \(drop the target column\)"):
+    hint = rf"got {len(ADULT_FEATURES) + 1} \(drop the target column\)$"
+    with pytest.raises(scripts.inference.InferenceError, match=hint):
         call(scripts, model, with_target)
 
 

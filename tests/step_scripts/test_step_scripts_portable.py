@@ -1,28 +1,25 @@
-"""The step scripts run unmodified in SageMaker containers: Python 3.9, standalone, no run-time pip."""
+"""The step scripts run unmodified in SageMaker containers: Python 3.9, no run-time pip, and no
+imports beyond the container's libraries and the one module they share (step_common.py)."""
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 
 import pytest
-from step_script_helpers import SCRIPT_NAMES, SCRIPTS
+from step_jobs import SCRIPTS
+from step_script_helpers import MODULE_NAMES, SOURCES
 
-SOURCES = {name: (SCRIPTS / f"{name}.py").read_text() for name in SCRIPT_NAMES}
-
-
-@pytest.mark.parametrize("name", SCRIPT_NAMES)
-def test_parses_as_python_39(name):
-    tree = ast.parse(SOURCES[name], filename=f"{name}.py", feature_version=(3, 9))
-    first = next(node for node in tree.body if not isinstance(node, ast.Expr))
-    assert isinstance(first, ast.ImportFrom) and first.module == "__future__", "needs postponed annotations"
-    assert [alias.name for alias in first.names] == ["annotations"]
+LIBRARIES = {"__future__", "argparse", "csv", "collections", "dataclasses", "hashlib", "io", "json", "math"}
+LIBRARIES |= {"os", "pathlib", "re", "shutil", "sys", "tarfile", "tempfile", "typing"}
+LIBRARIES |= {"numpy", "pandas", "sklearn", "lightgbm", "boto3"}
 
 
-@pytest.mark.parametrize("name", SCRIPT_NAMES)
-def test_is_standalone(name):
-    tree = ast.parse(SOURCES[name])
-    imported = {
+def imported_modules(source: str) -> set[str]:
+    tree = ast.parse(source)
+    return {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, ast.Import)
@@ -32,17 +29,43 @@ def test_is_standalone(name):
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module
     }
-    allowed = {"__future__", "argparse", "csv", "collections", "dataclasses", "hashlib", "io", "json", "math"}
-    allowed |= {"os", "pathlib", "re", "shutil", "sys", "tarfile", "tempfile", "typing"}
-    allowed |= {"numpy", "pandas", "sklearn", "lightgbm", "boto3"}
+
+
+@pytest.mark.parametrize("name", MODULE_NAMES)
+def test_parses_as_python_39(name):
+    tree = ast.parse(SOURCES[name], filename=f"{name}.py", feature_version=(3, 9))
+    first = next(node for node in tree.body if not isinstance(node, ast.Expr))
+    assert isinstance(first, ast.ImportFrom) and first.module == "__future__", "needs postponed annotations"
+    assert [alias.name for alias in first.names] == ["annotations"]
+
+
+@pytest.mark.parametrize("name", MODULE_NAMES)
+def test_imports_only_the_containers_libraries_and_step_common(name):
+    allowed = LIBRARIES | ({"step_common"} if name != "step_common" else set())
+    imported = imported_modules(SOURCES[name])
     assert imported <= allowed, imported - allowed
     assert "subprocess" not in SOURCES[name] and "pip install" not in SOURCES[name]
 
 
+def test_deploy_lambda_is_standalone():
+    """The Lambda gets deploy_endpoint.py alone: it shares nothing with the other scripts."""
+    assert imported_modules(SOURCES["deploy_endpoint"]) <= LIBRARIES - {
+        "numpy",
+        "pandas",
+        "sklearn",
+        "lightgbm",
+    }
+
+
 def test_only_the_containers_scripts_need_lightgbm():
-    """Preprocessing runs in a plain SKLearnProcessor: pandas and scikit-learn only."""
+    """Preprocessing runs in a plain SKLearnProcessor: importing it (and step_common) loads no LightGBM."""
     assert "lightgbm" not in SOURCES["preprocessing"]
-    assert "lightgbm" not in SOURCES["deploy_endpoint"] and "pandas" not in SOURCES["deploy_endpoint"]
+    probe = "import sys, preprocessing; print(sorted(m for m in ('lightgbm', 'sklearn') if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=SCRIPTS, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"  # scikit-learn too is imported only when splitting
 
 
 def test_requirements_pin_lightgbm_for_python_39():

@@ -1,0 +1,90 @@
+"""Step scripts run the way SageMaker runs them, for every suite (a plain module: conftest.py is not
+importable by name; tests/conftest.py puts this directory on sys.path).
+
+Each job gets its own ``opt/ml`` tree in a temp dir, as separate containers would; its script is
+copied to where the container puts code, together with the shared modules the scripts import
+(the compiler ships those with every job).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPTS = REPO / "step_scripts"
+SHARED_MODULES = ("step_common", "bias_metrics", "clarify_baseline")  # in import order
+
+ADULT_TARGET = "Target"
+ADULT_FEATURES = [
+    "Age", "Workclass", "Education", "Education-Num", "Marital Status", "Occupation", "Relationship",
+    "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week", "Country",
+]  # fmt: skip
+"""The features preprocessing.py keeps with :data:`ADULT_PREPROCESSING` (the census spec's data section)."""
+ADULT_PREPROCESSING = [
+    "--target-column", ADULT_TARGET,
+    "--positive-class", ">50K",
+    "--drop-columns", "fnlwgt",
+    "--train-ratio", "0.7",
+    "--validation-ratio", "0.15",
+    "--test-ratio", "0.15",
+    "--stratify", "true",
+    "--seed", "42",
+    "--facet-columns", "Sex",
+]  # fmt: skip
+
+
+def data_dir() -> Path:
+    """The shared real data sets: ``$LGBM_PIPELINE_DATA_DIR`` or ``../shared/data`` beside the repo."""
+    return Path(os.environ.get("LGBM_PIPELINE_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+def run_script(
+    script: Path, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run a script as a subprocess the way a container would: ``python script args``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
+    clean.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        env=clean,
+        cwd=str(cwd) if cwd else None,
+        timeout=600,
+    )
+
+
+def install_code(files: list[str], code_dir: Path) -> Path:
+    """Copy step scripts, and the shared modules they import, to a container's code dir."""
+    code_dir.mkdir(parents=True, exist_ok=True)
+    for name in [*files, *(f"{module}.py" for module in SHARED_MODULES)]:
+        shutil.copy(SCRIPTS / name, code_dir / name)
+    return code_dir
+
+
+def _import(module_name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_script(name: str) -> ModuleType:
+    """Import step_scripts/<name>.py under a private module name, without changing sys.path.
+
+    The shared modules are imported first under their own names, so that the script's
+    ``import step_common`` finds them as it would on the container's path.
+    """
+    for shared in SHARED_MODULES:
+        if shared not in sys.modules:
+            _import(shared, SCRIPTS / f"{shared}.py")
+    if name in SHARED_MODULES:
+        return sys.modules[name]
+    return _import(f"step_script_{name}", SCRIPTS / f"{name}.py")
