@@ -7,6 +7,7 @@ facts) and, for SHAP, the local SHAP values and the dataset it explained (for th
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -39,16 +40,11 @@ def read_dataset(data: Path, headers: list[str]) -> Any:
         if data.is_file()
         else sorted(f for f in data.iterdir() if f.name.endswith((".csv", ".csv.gz")))
     )
+    text = {"dtype": str, "keep_default_na": False, "na_values": [""], "skipinitialspace": True}
     frames = []
     for f in files:
-        try:
-            frame = pd.read_csv(
-                f, header=None, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
-            )
-        except pd.errors.EmptyDataError:
-            continue
-        frame.columns = headers
-        frames.append(frame)
+        with contextlib.suppress(pd.errors.EmptyDataError):  # the job skipped empty files too
+            frames.append(pd.read_csv(f, header=None, names=headers, **text))
     if not frames:
         raise ReportDataError(f"no data rows in '{data}'")
     return pd.concat(frames, ignore_index=True)

@@ -6,7 +6,9 @@ Running scripts in container layouts is tests/step_jobs.py's, shared with the ot
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
+import pandas as pd
 from step_jobs import SCRIPTS
 
 SCRIPT_NAMES = ("preprocessing", "train", "evaluate", "inference", "deploy_endpoint")
@@ -25,3 +27,20 @@ def assert_clean_failure(result: subprocess.CompletedProcess, prog: str, *fragme
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]
+
+
+def read_split(csv: Path, schema: dict, nrows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A split CSV read the way the scripts document it, with plain pandas (independent of
+    step_common): the raw frame, and the model input (categoricals with the schema levels)."""
+    frame = pd.read_csv(
+        csv, dtype={c: str for c in schema["categorical"]}, keep_default_na=False, na_values=[""], nrows=nrows
+    )
+    features = pd.DataFrame(
+        {
+            c: pd.Categorical(frame[c], categories=schema["categorical"][c])
+            if c in schema["categorical"]
+            else frame[c].astype("float64")
+            for c in schema["features"]
+        }
+    )
+    return frame, features

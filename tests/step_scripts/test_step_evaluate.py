@@ -8,11 +8,10 @@ import shutil
 import tarfile
 
 import lightgbm as lgb
-import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 from step_jobs import SCRIPTS, run_script
-from step_script_helpers import assert_clean_failure
+from step_script_helpers import assert_clean_failure, read_split
 
 METRICS = ("f1", "precision", "recall", "accuracy", "roc_auc", "threshold")
 
@@ -39,20 +38,7 @@ def test_adult_quality_with_default_hyperparameters(evaluated):
 def test_metrics_match_an_independent_computation(evaluated, trained, preprocessed):
     schema = json.loads((trained.model_dir / "schema.json").read_text())
     threshold = json.loads((trained.model_dir / "metadata.json").read_text())["threshold"]
-    frame = pd.read_csv(
-        preprocessed.output / "test" / "test.csv",
-        dtype={c: str for c in schema["categorical"]},
-        keep_default_na=False,
-        na_values=[""],
-    )
-    x = pd.DataFrame(
-        {
-            c: pd.Categorical(frame[c], categories=schema["categorical"][c])
-            if c in schema["categorical"]
-            else frame[c].astype(float)
-            for c in schema["features"]
-        }
-    )
+    frame, x = read_split(preprocessed.output / "test" / "test.csv", schema)
     y = frame["Target"].to_numpy()
     proba = lgb.Booster(model_file=str(trained.model_dir / "model.txt")).predict(x)
     predicted = proba >= threshold

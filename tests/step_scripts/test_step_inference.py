@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from step_jobs import ADULT_FEATURES, run_script
+from step_script_helpers import read_split
 
 N_ROWS = 1500
 
@@ -40,21 +41,7 @@ def test_rows(preprocessed, serving_model_dir):
     schema = json.loads((serving_model_dir / "schema.json").read_text())
     lines = (preprocessed.output / "clarify" / "clarify.csv").read_text().splitlines()[:N_ROWS]
     csv_rows = [line.split(",", 1)[1] for line in lines]  # Clarify sends features only
-    frame = pd.read_csv(
-        preprocessed.output / "test" / "test.csv",
-        dtype={c: str for c in schema["categorical"]},
-        keep_default_na=False,
-        na_values=[""],
-        nrows=N_ROWS,
-    )
-    model_frame = pd.DataFrame(
-        {
-            c: pd.Categorical(frame[c], categories=schema["categorical"][c])
-            if c in schema["categorical"]
-            else frame[c].astype(float)
-            for c in schema["features"]
-        }
-    )
+    frame, model_frame = read_split(preprocessed.output / "test" / "test.csv", schema, nrows=N_ROWS)
     booster = lgb.Booster(model_file=str(serving_model_dir / "model.txt"))
     threshold = json.loads((serving_model_dir / "metadata.json").read_text())["threshold"]
     assert frame[schema["features"]].isna().any(axis=1).sum() > 10  # rows with missing values included

@@ -7,31 +7,17 @@ import re
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score, roc_auc_score
 from step_jobs import SCRIPTS, run_script
-from step_script_helpers import assert_clean_failure
+from step_script_helpers import assert_clean_failure, read_split
 
 
 def load_split(directory, schema):
-    """Read a split the way train.py documents it: categoricals as strings with schema levels."""
-    frame = pd.read_csv(
-        directory / f"{directory.name}.csv",
-        dtype={c: str for c in schema["categorical"]},
-        keep_default_na=False,
-        na_values=[""],
-    )
-    features = pd.DataFrame(
-        {
-            name: pd.Categorical(frame[name], categories=schema["categorical"][name])
-            if name in schema["categorical"]
-            else frame[name].astype("float64")
-            for name in schema["features"]
-        }
-    )
+    """A split as train.py documents it (categoricals as strings with schema levels): (x, y)."""
+    frame, features = read_split(directory / f"{directory.name}.csv", schema)
     return features, frame[schema["target"]].to_numpy()
 
 
