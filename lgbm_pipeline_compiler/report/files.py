@@ -8,6 +8,7 @@ facts) and, for SHAP, the local SHAP values and the dataset it explained (for th
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -50,22 +51,34 @@ def read_dataset(data: Path, headers: list[str]) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
+def read_local_shap(path: Path) -> tuple[list[str], Any]:
+    """Feature names and per-row SHAP values from clarify_check.py's CSV, parsed exactly (float())."""
+    import numpy as np
+
+    try:
+        with path.open(newline="") as f:
+            rows = csv.reader(f)
+            names = next(rows)
+            values = np.array([[float(v) for v in row] for row in rows], dtype="float64")
+    except (FileNotFoundError, StopIteration, ValueError) as exc:
+        raise ReportDataError(f"cannot read the local SHAP values '{path}': {exc or 'empty'}") from None
+    return names, values.reshape(-1, len(names))
+
+
 def shap_inputs(output_dir: Path, analysis: dict, data: dict) -> dict | None:
     """What the SHAP part of the report needs: per-row values, the dataset, global values."""
     shap = data.get("shap")
     if shap is None:
         return None
-    import pandas as pd
-
-    local = pd.read_csv(output_dir / shap["values"], float_precision="round_trip")
+    names, values = read_local_shap(output_dir / shap["values"])
     explained = analysis["explanations"]["kernel_shap"][shap["label"]]
     frame = read_dataset(Path(data["data"]), list(data["headers"]))
-    if len(frame) != len(local):
-        raise ReportDataError(f"{len(local)} rows of SHAP values but {len(frame)} rows in '{data['data']}'")
+    if len(frame) != len(values):
+        raise ReportDataError(f"{len(values)} rows of SHAP values but {len(frame)} rows in '{data['data']}'")
     return {
-        "values": local.to_numpy(dtype="float64"),
+        "values": values,
         "frame": frame,
-        "names": list(local.columns),
+        "names": names,
         "numeric": list(data["numeric"]),
         "agg_method": shap["agg_method"],
         "expected_value": explained["expected_value"],

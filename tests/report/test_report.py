@@ -20,6 +20,7 @@ from lgbm_pipeline_compiler.report import (
     svg_importance,
     write_report,
 )
+from lgbm_pipeline_compiler.report.files import read_local_shap
 
 META = {"check": "all", "model": "m", "rows": 3, "threshold": 0.5, "label": "Target", "label_value": "1"}
 
@@ -115,3 +116,12 @@ def test_output_dir_without_report_data_is_a_clear_error(tmp_path):
     with pytest.raises(ReportDataError, match="does not hold what clarify_check.py writes"):
         load_context(tmp_path)
     assert not (tmp_path / "report.html").exists()
+
+
+def test_local_shap_values_round_trip_exactly(tmp_path):
+    """The beeswarm is drawn from the values clarify_check.py computed, to the last bit."""
+    values = np.random.default_rng(3).normal(size=(50, 3)) * 10.0 ** np.arange(-8, 7, 5)
+    pd.DataFrame(values, columns=["a", "b c", "d"]).to_csv(tmp_path / "out.csv", index=False)
+    names, read = read_local_shap(tmp_path / "out.csv")
+    assert names == ["a", "b c", "d"] and read.dtype == np.float64
+    assert np.array_equal(read, values)
