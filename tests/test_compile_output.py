@@ -32,14 +32,19 @@ def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
     definition = (out / "pipeline.json").read_text()
     manifest = json.loads((out / "manifest.json").read_text())
     names = sorted(Path(a["path"]).name for a in manifest["artifacts"])
+    shared = ["bias_metrics.py", "clarify_baseline.py", "step_common.py"]  # one bundle: the "lib" prefix
     assert names == sorted(
-        ["preprocessing.py", "sourcedir.tar.gz", "evaluate.py", "requirements.txt"]
+        ["preprocessing.py", "sourcedir.tar.gz", "evaluate.py", "requirements.txt", *shared]
         + ["analysis_config.json"] * 4
     )
     for entry in manifest["artifacts"]:
         data = (out / entry["path"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == entry["sha256"] == entry["s3_uri"].split("/")[-2]
-        assert entry["s3_uri"] in definition
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        folder, name = entry["s3_uri"].rsplit("/", 1)
+        if name in shared:  # referenced by its content-addressed prefix
+            assert folder.endswith("/lib") and f'"{folder}"' in definition
+        else:
+            assert folder.rsplit("/", 1)[1] == entry["sha256"] and entry["s3_uri"] in definition
     assert capsys.readouterr().out == ""
 
 

@@ -16,8 +16,9 @@ from sagemaker.processing import ProcessingInput
 from .artifacts import read_script
 from .context import BuildContext
 
-SHARED_MODULES = ("step_common.py",)
-"""The step scripts' shared modules, shipped together as one content-addressed bundle."""
+SHARED_MODULES = ("step_common.py", "bias_metrics.py", "clarify_baseline.py")
+"""The step scripts' shared modules, shipped together as one content-addressed bundle to every
+processing job (bias_metrics and clarify_baseline are clarify_check.py's)."""
 LIB_DIR = "/opt/ml/processing/input/lib"
 REQUIREMENTS_DIR = "/opt/ml/processing/input/requirements"
 # The scikit-learn container has no LightGBM: install the pinned step_scripts/requirements.txt
@@ -30,7 +31,7 @@ INSTALL_THEN_RUN = [
 # Shipped with train.py in sourcedir.tar.gz: the serving handler and the shared module train.py
 # copies into model.tar.gz, and the pinned requirements the framework container installs before
 # training and before serving.
-TRAINING_COMPANIONS = ("inference.py", "requirements.txt", *SHARED_MODULES)
+TRAINING_COMPANIONS = ("inference.py", "requirements.txt", "step_common.py")
 
 
 def sklearn_image(ctx: BuildContext, framework_version: str) -> str:
