@@ -7,11 +7,23 @@ the original facet columns (e.g. ``Sex``). Outputs, under ``--output-dir``::
     train/train.csv, validation/validation.csv, test/test.csv   header, target first (0/1)
     {train,validation,test}/schema.json                           features, levels, mapping
     clarify/clarify.csv                                           test split, no header
+    explain/explain.csv                                           a stratified sample of it
+
+In clarify.csv and explain.csv a missing categorical value is the token ``__missing__`` (not an
+empty field, which Clarify reads as missing data); the model maps it, like any unseen level, to
+missing, so predictions are unchanged.
+
+Options come from ``--config FILE`` (JSON, what the compiler writes: long column lists cannot travel
+as container arguments, which SageMaker limits to 256 characters each) and the flags below, which
+take precedence. Input: every file under ``--input-dir`` (recursively, by path; gzip'd or not),
+optionally without a header (names from the config) and with comment lines to skip.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import io
 import json
 import math
 import sys
@@ -25,26 +37,83 @@ from step_common import InputError, new_parser, parse_bool, parse_list, run_main
 
 PROG = "preprocessing"
 MISSING_TOKENS = ("?", "")
-INPUT_SUFFIXES = (".csv", ".gz")
 SPLITS = ("train", "validation", "test")
+MISSING_CATEGORY = "__missing__"
+CONFIG_KEYS = {  # what --config may hold (besides "split": {train, validation, test})
+    "target_column", "positive_class", "header", "column_names", "comment", "categorical_columns",
+    "drop_columns", "stratify", "seed", "facet_columns", "explain_rows",
+}  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = new_parser(PROG, __doc__)
     p.add_argument("--input-dir", default="/opt/ml/processing/input/data")
     p.add_argument("--output-dir", default="/opt/ml/processing/output")
-    p.add_argument("--target-column", required=True)
-    p.add_argument("--positive-class", required=True)
-    p.add_argument("--categorical-columns", default="auto")
-    p.add_argument("--drop-columns", default="")
-    p.add_argument("--column-names", default="")
-    p.add_argument("--train-ratio", type=float, default=0.7)
-    p.add_argument("--validation-ratio", type=float, default=0.15)
-    p.add_argument("--test-ratio", type=float, default=0.15)
-    p.add_argument("--stratify", type=parse_bool, default=True)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--facet-columns", default="")
+    p.add_argument("--config", type=Path, default=None, help="JSON with the options below (flags win)")
+    p.add_argument("--target-column", default=None)
+    p.add_argument("--positive-class", default=None, help="comma-separated spellings of the positive class")
+    p.add_argument("--header", type=parse_bool, default=None, help="files start with a header row")
+    p.add_argument("--comment", default=None, help="skip lines starting with this text")
+    p.add_argument("--categorical-columns", default=None)
+    p.add_argument("--drop-columns", default=None)
+    p.add_argument("--column-names", default=None)
+    p.add_argument("--train-ratio", type=float, default=None)
+    p.add_argument("--validation-ratio", type=float, default=None)
+    p.add_argument("--test-ratio", type=float, default=None)
+    p.add_argument("--stratify", type=parse_bool, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--facet-columns", default=None)
+    p.add_argument("--explain-rows", type=int, default=None, help="rows in the explain/ sample")
     return p
+
+
+DEFAULTS = {
+    "positive_class": None,
+    "header": None,
+    "comment": None,
+    "categorical_columns": "auto",
+    "drop_columns": "",
+    "column_names": "",
+    "train_ratio": 0.7,
+    "validation_ratio": 0.15,
+    "test_ratio": 0.15,
+    "stratify": True,
+    "seed": 42,
+    "facet_columns": "",
+    "explain_rows": None,
+}
+
+
+def _as_text(value: object) -> object:
+    """Config lists become the flags' comma-separated text."""
+    return ",".join(str(v) for v in value) if isinstance(value, list) else value
+
+
+def merge_config(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill unset flags from ``--config`` and then the defaults; the target column is required."""
+    config = {}
+    if args.config is not None:
+        try:
+            config = json.loads(args.config.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read config '{args.config}': {exc}") from None
+        unknown = sorted(set(config) - set(CONFIG_KEYS) - {"split"})
+        if unknown:
+            raise InputError(f"config '{args.config.name}' has unknown keys {unknown}")
+        for key, ratio in (config.pop("split", None) or {}).items():
+            config[f"{key}_ratio"] = ratio
+    for name, default in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, _as_text(config.get(name, default)))
+    if args.target_column is None:
+        args.target_column = config.get("target_column")
+    if not args.target_column:
+        raise InputError("the target column is required (--target-column or target_column in --config)")
+    if args.positive_class is None or not str(args.positive_class).strip():
+        raise InputError("the positive class is required (--positive-class or positive_class in --config)")
+    if args.header is None:  # without names to use, the files must name their columns
+        args.header = not parse_list(args.column_names)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,46 +142,86 @@ def split_counts(n_rows: int, ratios: Sequence[float]) -> list[int]:
 
 
 def list_input_files(path: Path) -> list[Path]:
-    """A single file, or every ``*.csv`` / ``*.gz`` file in a directory sorted by name."""
+    """A single file, or every file under a directory (recursively, hidden ones skipped), by path."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise InputError(f"input path '{path}' does not exist")
-    files = sorted(f for f in path.iterdir() if f.is_file() and f.name.endswith(INPUT_SUFFIXES))
+    files = sorted(
+        f
+        for f in path.rglob("*")
+        if f.is_file() and not any(p.startswith(".") for p in f.relative_to(path).parts)
+    )
     if not files:
-        raise InputError(f"no *.csv or *.gz files in input directory '{path}'")
+        raise InputError(f"no input files in '{path}'")
     return files
 
 
-def read_raw(path: Path, column_names: Sequence[str]) -> pd.DataFrame:
-    """Read one CSV (optionally gzip'd) with every value as a string, nothing parsed as NA."""
-    header = None if column_names else 0
+def _text(path: Path, comment: str | None) -> io.StringIO:
+    """A file's text (gunzipped when it is gzip data), without the lines starting with ``comment``."""
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read input file '{path.name}': {exc}") from None
+    if comment:
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(comment))
+    return io.StringIO(text)
+
+
+def read_raw(
+    path: Path, column_names: Sequence[str], header: bool = True, comment: str | None = None
+) -> pd.DataFrame:
+    """Read one CSV with every value as a string, nothing parsed as NA.
+
+    With a header and column names, the header must name the same columns in the same order.
+    """
     try:
         frame = pd.read_csv(
-            path, header=header, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True
+            _text(path, comment),
+            header=0 if header else None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skipinitialspace=True,
         )
     except pd.errors.EmptyDataError:
         raise InputError(f"input file '{path.name}' is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except pd.errors.ParserError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read input file '{path.name}': {reason}") from None
-    if column_names:
-        if frame.shape[1] != len(column_names):
-            raise InputError(
-                f"input file '{path.name}' has {frame.shape[1]} columns "
-                f"but --column-names lists {len(column_names)}"
-            )
-        frame.columns = list(column_names)
-    else:
+    if header:
         frame.columns = [str(c).strip() for c in frame.columns]
+    if not column_names:
+        return frame
+    if frame.shape[1] != len(column_names):
+        raise InputError(
+            f"input file '{path.name}' has {frame.shape[1]} columns but the column names list {len(column_names)}"
+        )
+    if header and list(frame.columns) != list(column_names):
+        wrong = [
+            (i, got, want)
+            for i, (got, want) in enumerate(zip(frame.columns, column_names, strict=True))
+            if got != want
+        ]
+        i, got, want = wrong[0]
+        raise InputError(
+            f"input file '{path.name}' header names column {i + 1} '{got}' where the declared columns say "
+            f"'{want}' ({len(wrong)} column(s) differ); fix data.columns or the file"
+        )
+    frame.columns = list(column_names)
     return frame
 
 
-def read_inputs(files: Sequence[Path], column_names: Sequence[str]) -> pd.DataFrame:
+def read_inputs(
+    files: Sequence[Path], column_names: Sequence[str], header: bool = True, comment: str | None = None
+) -> pd.DataFrame:
     """Read and concatenate input files, which must all have the same columns."""
     if len(set(column_names)) != len(column_names):
         raise InputError("--column-names contains duplicate names")
-    frames = [read_raw(f, column_names) for f in files]
+    frames = [read_raw(f, column_names, header, comment) for f in files]
     first = list(frames[0].columns)
     for f, frame in zip(files, frames):
         if list(frame.columns) != first:
@@ -144,14 +253,23 @@ def numeric_or_none(values: pd.Series) -> pd.Series | None:
     return numbers if int(numbers.notna().sum()) == int(values.notna().sum()) else None
 
 
+def normal_label(label: str) -> str:
+    """A label without a trailing dot: adult.test writes '>50K.' where adult.data writes '>50K'."""
+    return label.strip().rstrip(".").strip()
+
+
 def encode_target(values: pd.Series, target: str, positive: str) -> tuple[pd.Series, dict[str, int]]:
-    """Map the positive class to 1 and the single other label to 0."""
+    """Map the positive class (any of its comma-separated spellings) to 1 and the single other
+    label to 0; labels that differ only by a trailing dot are one label."""
+    spellings = {normal_label(p) for p in parse_list(positive)}
+    values = values.map(normal_label)
     labels = sorted(str(v) for v in values.dropna().unique())
-    if positive not in labels:
+    if not spellings & set(labels):
         raise InputError(
             f"positive class '{positive}' not found in target column '{target}' (labels: {labels[:10]})"
         )
-    others = [label for label in labels if label != positive]
+    positive = sorted(spellings & set(labels))[0]
+    others = [label for label in labels if label not in spellings]
     if len(others) > 1:
         shown = others[:10] + (["..."] if len(others) > 10 else [])
         raise InputError(
@@ -161,7 +279,7 @@ def encode_target(values: pd.Series, target: str, positive: str) -> tuple[pd.Ser
     if not others:
         raise InputError(f"target column '{target}' has only one label '{positive}'; need two classes")
     mapping = {others[0]: 0, positive: 1}
-    return (values == positive).astype("int64"), mapping
+    return values.isin(spellings).astype("int64"), mapping
 
 
 def choose_features(
@@ -230,7 +348,7 @@ def prepare(
     frame = pd.DataFrame(columns, index=clean.index).reset_index(drop=True)
     schema = {
         "target": target,
-        "positive_class": positive.strip(),
+        "positive_class": next(name for name, value in mapping.items() if value == 1),
         "label_mapping": mapping,
         "features": list(features),
         "categorical": levels,
@@ -262,8 +380,31 @@ def split_frame(
     return frame.iloc[train], frame.iloc[val], frame.iloc[test]
 
 
-def write_outputs(out: Path, parts: dict[str, pd.DataFrame], schema: dict) -> None:
-    """Write the split CSVs, schema copies and the header-less Clarify copy of the test split."""
+def explain_sample(test: pd.DataFrame, label: str, rows: int, seed: int) -> pd.DataFrame:
+    """At most ``rows`` test rows, stratified by the label and seeded (all of them when fewer)."""
+    from sklearn.model_selection import train_test_split
+
+    if rows >= len(test):
+        return test
+    y = test[label].to_numpy()
+    stratify = y if np.bincount(y).min() >= 2 else None
+    keep, _ = train_test_split(np.arange(len(test)), train_size=rows, random_state=seed, stratify=stratify)
+    return test.iloc[np.sort(keep)]
+
+
+def for_clarify(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
+    """The frame with missing categorical values as an explicit token instead of empty fields."""
+    out = frame.copy()
+    for name in schema["categorical"]:
+        out[name] = out[name].fillna(MISSING_CATEGORY)
+    return out
+
+
+def write_outputs(
+    out: Path, parts: dict[str, pd.DataFrame], schema: dict, explain: pd.DataFrame | None = None
+) -> None:
+    """Write the split CSVs, schema copies, the header-less Clarify copy of the test split and,
+    when given, the explainability sample."""
     text = json.dumps(schema, indent=2) + "\n"
     for name, part in parts.items():
         folder = out / name
@@ -271,17 +412,19 @@ def write_outputs(out: Path, parts: dict[str, pd.DataFrame], schema: dict) -> No
         part.to_csv(folder / f"{name}.csv", index=False)
         (folder / "schema.json").write_text(text)
     (out / "clarify").mkdir(parents=True, exist_ok=True)
-    parts["test"].to_csv(out / "clarify" / "clarify.csv", index=False, header=False)
+    for_clarify(parts["test"], schema).to_csv(out / "clarify" / "clarify.csv", index=False, header=False)
+    if explain is not None:
+        (out / "explain").mkdir(parents=True, exist_ok=True)
+        for_clarify(explain, schema).to_csv(out / "explain" / "explain.csv", index=False, header=False)
 
 
 def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     """Read, clean, split and write; return the split frames."""
+    args = merge_config(args)
     ratios = (args.train_ratio, args.validation_ratio, args.test_ratio)
     check_ratios(ratios)
-    if not args.positive_class.strip():
-        raise InputError("--positive-class must not be empty")
     files = list_input_files(Path(args.input_dir))
-    raw = read_inputs(files, parse_list(args.column_names))
+    raw = read_inputs(files, parse_list(args.column_names), args.header, args.comment)
     target = args.target_column.strip()
     frame, schema = prepare(
         raw,
@@ -293,12 +436,15 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     )
     train, val, test = split_frame(frame, target, ratios, args.stratify, args.seed)
     parts = {"train": train, "validation": val, "test": test}
-    write_outputs(Path(args.output_dir), parts, schema)
+    explain = explain_sample(test, target, args.explain_rows, args.seed) if args.explain_rows else None
+    write_outputs(Path(args.output_dir), parts, schema, explain)
     print(f"{PROG}: read {len(raw)} rows from {len(files)} file(s)")
     if len(frame) < len(raw):
         print(f"{PROG}: dropped {len(raw) - len(frame)} rows with a missing target '{target}'")
     for name, part in parts.items():
         print(f"{PROG}: {name}: {len(part)} rows, positive rate {part[target].mean():.4f}")
+    if explain is not None:
+        print(f"{PROG}: explain: {len(explain)} of {len(test)} test rows (stratified sample)")
     print(f"{PROG}: categorical: {sorted(schema['categorical'])}")
     return parts
 

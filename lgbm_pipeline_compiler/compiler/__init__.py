@@ -67,18 +67,40 @@ def compile_definition(spec: PipelineSpec, customize: Callable[[Any], None] | No
         uri: store.add(PurePosixPath(uri).name, data) for uri, data in sorted(built.captured_uploads.items())
     }
     definition = _replace_strings(definition, moved)
-    refuse_what_sagemaker_would_refuse(definition)
+    refuse_what_sagemaker_would_refuse(definition, spec)
     return Compiled(definition=definition, artifacts=store.referenced_by(json.dumps(definition)))
 
 
-def refuse_what_sagemaker_would_refuse(definition: dict[str, Any]) -> None:
-    """A CompileError naming every request member SageMaker would refuse, step by step."""
+def _spec_keys_holding(spec: PipelineSpec | None, value: Any) -> list[str]:
+    """Dotted spec keys whose value is ``value`` (where a refused request value came from)."""
+    if spec is None or not isinstance(value, str | int | float) or isinstance(value, bool):
+        return []
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, item in node.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{i}]")
+        elif node == value and type(node) is type(value):
+            found.append(path)
+
+    walk(spec.model_dump(mode="json"), "")
+    return found
+
+
+def refuse_what_sagemaker_would_refuse(definition: dict[str, Any], spec: PipelineSpec | None = None) -> None:
+    """A CompileError naming every request member SageMaker would refuse, step by step, and the spec
+    key the refused value came from when there is one."""
     from ..lint.requests import check_request, walk_steps
 
-    lines = [
-        f"step {step['Name']}: {problem.message}"
-        for step in walk_steps(definition["Steps"])
-        for problem in check_request(step["Type"], step.get("Arguments"))
-    ]
+    lines = []
+    for step in walk_steps(definition["Steps"]):
+        for problem in check_request(step["Type"], step.get("Arguments")):
+            keys = _spec_keys_holding(spec, problem.value)
+            origin = f" (spec: {', '.join(keys)})" if keys else ""
+            lines.append(f"step {step['Name']}: {problem.message}{origin}")
     if lines:
         raise CompileError("the definition has requests SageMaker would refuse:\n  " + "\n  ".join(lines))

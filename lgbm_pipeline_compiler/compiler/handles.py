@@ -21,6 +21,8 @@ class Preprocessed:
     test: Any
     clarify: Any
     """Test split without header, target first: the Clarify dataset (and the transform input)."""
+    explain: Any = None
+    """A stratified sample of `clarify` (clarify.explainability.max_rows), when explainability runs."""
 
 
 @dataclass(frozen=True)

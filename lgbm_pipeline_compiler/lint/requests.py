@@ -60,6 +60,8 @@ class RequestProblem:
     path: str
     """Where, as in SageMaker's messages: ``appSpecification.containerArguments.17.member``."""
     message: str
+    value: Any = None
+    """The refused value (None for a missing member)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,7 +124,9 @@ def _value_problems(value: Any, shape: Any, path: str) -> list[RequestProblem]:
     def fail(constraint: str) -> None:
         out.append(
             RequestProblem(
-                where, f"Value '{_preview(value)}' at '{where}' failed to satisfy constraint: {constraint}"
+                where,
+                f"Value '{_preview(value)}' at '{where}' failed to satisfy constraint: {constraint}",
+                value,
             )
         )
 

@@ -31,21 +31,15 @@ def check_data(spec: PipelineSpec) -> Iterator[Problem]:
     for i, name in enumerate(data.drop_columns):
         if name == data.target_column:
             yield ("data", "drop_columns", i), f"target column {name!r} is in drop_columns"
-    if "://" in data.input:
+    for i, item in enumerate(data.inputs):
+        loc: Loc = ("data", "input", i) if isinstance(data.input, list) else ("data", "input")
+        if "://" not in item and spec.storage.read is None:
+            yield loc, f"{item!r} is relative but storage.read is not set; give a full s3:// URI"
+            continue
         try:
-            _check_s3(data.input)
+            _check_s3(item if "://" in item else spec.resolve_input(item))
         except PydanticCustomError as err:
-            yield ("data", "input"), err.message()
-    elif spec.storage.read is None:
-        yield (
-            ("data", "input"),
-            f"{data.input!r} is relative but storage.read is not set; give a full s3:// URI",
-        )
-    else:
-        try:
-            _check_s3(spec.input_uri)
-        except PydanticCustomError as err:
-            yield ("data", "input"), err.message()
+            yield loc, err.message()
     if data.columns is None:
         return
     named: list[tuple[Loc, str]] = [(("data", "target_column"), data.target_column)]
@@ -128,6 +122,12 @@ def check_parameters(spec: PipelineSpec) -> Iterator[Problem]:
             close = difflib.get_close_matches(path, list(EXPOSABLE), n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"exposable paths: {', '.join(EXPOSABLE)}"
             yield loc, f"{path!r} cannot be a pipeline parameter; {hint}"
+            continue
+        if path == "data.input" and len(spec.data.inputs) > 1:
+            yield (
+                loc,
+                "'data.input' lists several files, so it cannot be one String parameter; expose it only with one input (a prefix ending in / reads several files)",
+            )
             continue
         if path in seen:
             yield loc, f"{path!r} is already exposed as {seen[path]!r}"

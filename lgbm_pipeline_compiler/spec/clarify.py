@@ -49,6 +49,9 @@ class ShapSettings(Section):
 
 class ExplainabilityCheck(Section):
     shap: ShapSettings = Field(default_factory=ShapSettings)
+    max_rows: int = Field(default=2000, ge=10, le=1_000_000)
+    """Rows explained: a sample of the test split, stratified by the target and seeded by
+    data.seed (both engines read the same sample). SHAP's cost grows with rows × trees."""
     baseline: Baseline = Field(default_factory=Baseline)
 
 
@@ -56,7 +59,9 @@ class ClarifySection(Section):
     engine: Literal["sagemaker-clarify", "builtin"] = "sagemaker-clarify"
     """`sagemaker-clarify`: ClarifyCheckSteps run by SageMaker Clarify. `builtin`: processing steps
     running step_scripts/clarify_check.py (exact TreeSHAP, no shadow endpoint) for accounts
-    without Clarify; the baseline is the supplied constraints (no latest-approved lookup)."""
+    without Clarify; the same baseline rule (supplied constraints, else the latest Approved
+    package's, looked up by the job: its role needs sagemaker:ListModelPackages,
+    sagemaker:DescribeModelPackage and s3:GetObject on the baseline)."""
     instance_type: ProcessingInstance = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, le=100)
     volume_size_gb: int = Field(default=30, ge=1, le=16384)

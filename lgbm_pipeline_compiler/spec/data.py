@@ -27,14 +27,21 @@ class SplitRatios(Section):
         return self
 
 
+Label = str | int | bool
+
+
 class DataSection(Section):
-    input: str
-    """Input CSV: an s3:// URI, or a key relative to `storage.read`."""
+    input: str | list[str]
+    """Input CSV file(s): s3:// URIs or keys relative to `storage.read`; one ending in `/` is a
+    prefix (every object under it). Several files are read in order and concatenated."""
     target_column: str = Field(min_length=1)
-    positive_class: str | int | bool
-    """Value of the target column that is the positive (1) class, e.g. '>50K'."""
+    positive_class: Label | list[Label]
+    """Value(s) of the target column that are the positive (1) class, e.g. '>50K'; list several
+    spellings when files differ (adult.test writes '>50K.')."""
     header: bool = True
-    """Whether the CSV starts with a header row."""
+    """Whether each file starts with a header row."""
+    comment: str | None = Field(default=None, min_length=1)
+    """Lines starting with this text are skipped (adult.test begins with '|1x3 Cross validator')."""
     columns: list[str] | None = Field(default=None, min_length=1)
     """Column names in file order: required when `header` is false and when `clarify` is used."""
     categorical_columns: Literal["auto"] | list[str] = "auto"
@@ -42,6 +49,29 @@ class DataSection(Section):
     split: SplitRatios = Field(default_factory=lambda: SplitRatios(train=0.8, validation=0.1, test=0.1))
     stratify: bool = True
     seed: int = Field(default=42, ge=0)
+
+    @field_validator("input")
+    @classmethod
+    def _inputs(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if not value:
+                raise PydanticCustomError("no_input", "list at least one input file", {})
+            seen = [v for i, v in enumerate(value) if v in value[:i]]
+            if seen:
+                raise PydanticCustomError(
+                    "duplicate_input", "input '{name}' is listed twice", {"name": seen[0]}
+                )
+        return value
+
+    @property
+    def inputs(self) -> list[str]:
+        """`input` as a list."""
+        return self.input if isinstance(self.input, list) else [self.input]
+
+    @property
+    def positive_classes(self) -> list[Label]:
+        """`positive_class` as a list."""
+        return self.positive_class if isinstance(self.positive_class, list) else [self.positive_class]
 
     @field_validator("columns", "drop_columns")
     @classmethod

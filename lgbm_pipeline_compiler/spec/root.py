@@ -57,8 +57,16 @@ class PipelineSpec(Section):
         return node
 
     @property
+    def input_uris(self) -> list[str]:
+        """`data.input` as full S3 URIs (relative keys resolved against `storage.read`)."""
+        return [self.resolve_input(item) for item in self.data.inputs]
+
+    @property
     def input_uri(self) -> str:
-        """`data.input` as a full S3 URI."""
-        if self.data.input.startswith("s3://") or self.storage.read is None:
-            return self.data.input
-        return f"{self.storage.read}/{self.data.input.lstrip('/')}"
+        """The first input as a full S3 URI (the one an exposed `data.input` parameter defaults to)."""
+        return self.input_uris[0]
+
+    def resolve_input(self, item: str) -> str:
+        if item.startswith("s3://") or self.storage.read is None:
+            return item
+        return f"{self.storage.read}/{item.lstrip('/')}"

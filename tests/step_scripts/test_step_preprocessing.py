@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -101,11 +102,21 @@ def test_adult_missing_values_are_written_empty(preprocessed):
         assert not (parts[column] == "?").any()
 
 
-def test_clarify_csv_is_the_test_split_without_header(preprocessed):
+def test_clarify_csv_is_the_test_split_without_header_and_with_a_missing_token(preprocessed):
+    """Missing categoricals are an explicit token for Clarify; everything else is the test split."""
     test_text = (preprocessed.output / "test" / "test.csv").read_text().splitlines()
     clarify_text = (preprocessed.output / "clarify" / "clarify.csv").read_text().splitlines()
-    assert clarify_text == test_text[1:]
     assert test_text[0].split(",")[0] == "Target"
+    schema = json.loads((preprocessed.output / "test" / "schema.json").read_text())
+    categorical = [i for i, name in enumerate(test_text[0].split(",")) if name in schema["categorical"]]
+    expected = []
+    for line in test_text[1:]:
+        fields = line.split(",")
+        expected.append(
+            ",".join("__missing__" if i in categorical and f == "" else f for i, f in enumerate(fields))
+        )
+    assert clarify_text == expected
+    assert sum("__missing__" in line for line in clarify_text) > 0
 
 
 def test_summary_reports_rows_and_positive_rate(preprocessed):
@@ -125,14 +136,28 @@ def test_missing_target_column_names_the_columns(tmp_path, adult_csv):
     assert not (tmp_path / "out").exists()
 
 
-def test_unexpected_target_labels(tmp_path, adult_csv):
-    # The raw adult.test spelling (">50K.") mixed into the cleaned file gives four labels.
+def test_labels_differing_by_a_trailing_dot_are_one_class(tmp_path, adult_csv):
+    """adult.test writes '>50K.' and '<=50K.' where adult.data writes '>50K' and '<=50K'."""
     head = adult_csv.read_text().splitlines()[:400]
     dotted = [line.replace(">50K", ">50K.").replace("<=50K", "<=50K.") for line in head[1:50]]
     path = tmp_path / "mixed.csv"
     path.write_text("\n".join(head + dotted) + "\n")
     result = preprocess(tmp_path, path, "--target-column", "Target", "--positive-class", ">50K")
-    assert_clean_failure(result, "preprocessing", "unexpected target labels", "<=50K.", ">50K.")
+    assert result.returncode == 0, result.stderr
+    schema = json.loads((tmp_path / "out" / "train" / "schema.json").read_text())
+    assert schema["label_mapping"] == {"<=50K": 0, ">50K": 1}
+    positives = sum(line.rstrip(".").endswith(">50K") for line in head[1:] + dotted)
+    labels = pd.concat([read_split(tmp_path / "out", name) for name in RATIOS])["Target"]
+    assert (len(labels), int(labels.sum())) == (len(head) - 1 + len(dotted), positives)
+
+
+def test_unexpected_target_labels(tmp_path, adult_csv):
+    head = adult_csv.read_text().splitlines()[:400]
+    odd = [line.rsplit(",", 1)[0] + ",unknown" for line in head[1:20]]
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join(head + odd) + "\n")
+    result = preprocess(tmp_path, path, "--target-column", "Target", "--positive-class", ">50K")
+    assert_clean_failure(result, "preprocessing", "unexpected target labels", "<=50K", "unknown")
 
 
 def test_positive_class_absent(tmp_path, adult_csv):
@@ -219,8 +244,7 @@ def test_gzip_files_without_header_and_explicit_categoricals(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     write_gz(data / "b.data.gz", kdd_like_lines(60, offset=60))
-    write_gz(data / "a.data.gz", kdd_like_lines(60))
-    (data / "notes.txt").write_text("not data")
+    write_gz(data / "a.data.gz", kdd_like_lines(60))  # every file under the input dir is data
     args = [
         "--column-names", "age,class_of_worker,industry_code,instance_weight,sex,income",
         "--target-column", "income", "--positive-class", "50000+.",
@@ -233,7 +257,7 @@ def test_gzip_files_without_header_and_explicit_categoricals(tmp_path):
     out = tmp_path / "out"
     schema = json.loads((out / "train" / "schema.json").read_text())
     assert schema["features"] == ["age", "class_of_worker", "industry_code", "sex"]
-    assert schema["label_mapping"] == {"- 50000.": 0, "50000+.": 1}
+    assert schema["label_mapping"] == {"- 50000": 0, "50000+": 1}  # labels without their trailing dot
     assert schema["categorical"] == {
         "class_of_worker": ["Private", "Self-employed"],
         "industry_code": [str(i) for i in range(9)],  # numeric-looking codes kept as categories
@@ -265,7 +289,7 @@ def test_column_names_count_must_match(tmp_path):
     result = preprocess(
         tmp_path, path, "--column-names", "a,b,c", "--target-column", "c", "--positive-class", "x"
     )
-    assert_clean_failure(result, "preprocessing", "has 6 columns but --column-names lists 3")
+    assert_clean_failure(result, "preprocessing", "has 6 columns but the column names list 3")
 
 
 # --- pure functions -------------------------------------------------------------------------
@@ -363,3 +387,116 @@ def test_parse_list_and_bool(scripts):
     assert common.parse_list(" a, b ,,c ") == ["a", "b", "c"]
     assert common.parse_list("") == []
     assert [common.parse_bool(v) for v in ("true", "False", "YES", "0")] == [True, False, True, False]
+
+
+# --- the data options the compiler writes to --config -------------------------------------
+
+EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+ADULT_COLUMNS = [
+    "Age", "Workclass", "fnlwgt", "Education", "Education-Num", "Marital Status", "Occupation",
+    "Relationship", "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week",
+    "Country", "Target",
+]  # fmt: skip
+
+
+def adult_config(**changes) -> dict:
+    """What the compiler writes for the census spec reading adult.data + adult.test as published."""
+    return {
+        "target_column": "Target",
+        "positive_class": [">50K", ">50K."],
+        "header": False,
+        "column_names": ADULT_COLUMNS,
+        "comment": "|",
+        "categorical_columns": "auto",
+        "drop_columns": ["fnlwgt"],
+        "split": {"train": 0.8, "validation": 0.1, "test": 0.1},
+        "stratify": True,
+        "seed": 42,
+        "facet_columns": ["Sex"],
+        "explain_rows": 500,
+    } | changes
+
+
+def published_adult(tmp_path: Path) -> Path:
+    """adult.data and adult.test as the compiler stages two inputs: numbered folders, no suffix."""
+    data = tmp_path / "data"
+    for i, name in enumerate(("adult.data", "adult.test"), start=1):
+        (data / str(i)).mkdir(parents=True)
+        (data / str(i) / name).write_bytes(gzip.decompress((EXAMPLE_DATA / f"{name}.gz").read_bytes()))
+    return data
+
+
+def run_with_config(tmp_path: Path, data: Path, config: dict) -> object:
+    path = tmp_path / "preprocessing.json"
+    path.write_text(json.dumps(config))
+    return preprocess(tmp_path, data, "--config", str(path))
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("published")
+    result = run_with_config(tmp_path, published_adult(tmp_path), adult_config())
+    assert result.returncode == 0, result.stderr
+    return SimpleNamespace(out=tmp_path / "out", result=result)
+
+
+def test_the_published_adult_files_read_as_one_table(published):
+    assert "read 48842 rows from 2 file(s)" in published.result.stdout
+    schema = json.loads((published.out / "train" / "schema.json").read_text())
+    assert schema["label_mapping"] == {"<=50K": 0, ">50K": 1}
+    assert schema["positive_class"] == ">50K"
+    assert schema["features"] == [c for c in ADULT_COLUMNS if c not in ("fnlwgt", "Target")]
+    frames = [read_split(published.out, name) for name in RATIOS]
+    assert sum(len(f) for f in frames) == 48842
+    assert int(sum(f["Target"].sum() for f in frames)) == 11687  # 7841 in adult.data + 3846 in adult.test
+
+
+def test_the_explain_sample_is_a_stratified_subset_of_the_clarify_rows(published):
+    clarify = (published.out / "clarify" / "clarify.csv").read_text().splitlines()
+    explain = (published.out / "explain" / "explain.csv").read_text().splitlines()
+    assert len(explain) == 500 and set(explain) <= set(clarify)
+    rate = sum(line.startswith("1,") for line in clarify) / len(clarify)
+    assert abs(sum(line.startswith("1,") for line in explain) / 500 - rate) < 0.005
+    assert "explain: 500 of 4884 test rows (stratified sample)" in published.result.stdout
+
+
+def test_a_header_that_disagrees_with_the_declared_columns_fails(tmp_path, adult_csv):
+    swapped = ["Workclass", "Age", *[c for c in ADULT_COLUMNS if c not in ("Age", "Workclass")]]
+    config = adult_config(header=True, column_names=swapped, comment=None)
+    result = run_with_config(tmp_path, adult_csv, config)
+    assert_clean_failure(
+        result,
+        "preprocessing",
+        "header names column 1 'Age' where the declared columns say 'Workclass' (2 column(s) differ)",
+    )
+
+
+def test_unknown_config_keys_fail(tmp_path, adult_csv):
+    config = adult_config(header=True, comment=None, explain_rows=None, columns=["x"])
+    result = run_with_config(tmp_path, adult_csv, config)
+    assert_clean_failure(result, "preprocessing", "has unknown keys ['columns']")
+
+
+def test_clarify_rows_predict_exactly_as_the_test_rows(preprocessed, trained, scripts):
+    """The missing-category token changes nothing the model sees."""
+    common = scripts.step_common
+    model = common.load_model(trained.model_dir)
+    schema = model.schema
+    test = pd.read_csv(
+        preprocessed.output / "test" / "test.csv",
+        dtype={n: str for n in schema["categorical"]},
+        keep_default_na=False,
+        na_values=[""],
+    )
+    clarify = pd.read_csv(
+        preprocessed.clarify_csv,
+        header=None,
+        names=list(test.columns),
+        dtype={n: str for n in schema["categorical"]},
+        keep_default_na=False,
+        na_values=[""],
+    )
+    assert (clarify == "__missing__").to_numpy().any()
+    before = model.booster.predict(common.to_model_frame(test, schema))
+    after = model.booster.predict(common.to_model_frame(clarify, schema))
+    assert (before == after).all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sagemaker.clarify import DataConfig, ModelConfig
 from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.clarify_check_step import (
@@ -25,9 +27,9 @@ from .clarify_config import (
 )
 
 
-def _data_config(ctx: BuildContext, data: Preprocessed, step_name: str) -> DataConfig:
+def _data_config(ctx: BuildContext, dataset: Any, step_name: str) -> DataConfig:
     return DataConfig(
-        s3_data_input_path=data.clarify,
+        s3_data_input_path=dataset,
         s3_output_path=ctx.run_uri(step_name, "analysis"),
         s3_analysis_config_output_path=f"{ctx.write}/clarify-config/{step_name}",
         label=ctx.spec.data.target_column,
@@ -87,7 +89,7 @@ def build(ctx: BuildContext, data: Preprocessed, tuned: Tuned, modeled: Modeled)
     bias = explain = None
     if section.bias is not None:
         config = ModelBiasCheckConfig(
-            data_config=_data_config(ctx, data, BIAS_STEP),
+            data_config=_data_config(ctx, data.clarify, BIAS_STEP),
             data_bias_config=bias_config(section.bias),
             model_config=_model_config(section, modeled),
             model_predicted_label_config=predicted_label_config(section.bias.probability_threshold),
@@ -96,7 +98,7 @@ def build(ctx: BuildContext, data: Preprocessed, tuned: Tuned, modeled: Modeled)
         bias = _step(ctx, BIAS_STEP, "bias", config)
     if section.explainability is not None:
         config = ModelExplainabilityCheckConfig(
-            data_config=_data_config(ctx, data, EXPLAIN_STEP),
+            data_config=_data_config(ctx, data.explain, EXPLAIN_STEP),
             model_config=_model_config(section, modeled),
             explainability_config=shap_config(section.explainability),
             model_scores=PROBABILITY_INDEX,

@@ -95,7 +95,11 @@ def _build(
     config = json.dumps(analysis_config(ctx, kind), sort_keys=True, indent=2).encode()
     inputs = [
         ProcessingInput(source=tuned.best_model_uri, destination=MODEL_DIR, input_name="model"),
-        ProcessingInput(source=data.clarify, destination=DATA_DIR, input_name="dataset"),
+        ProcessingInput(
+            source=data.clarify if kind == "bias" else data.explain,
+            destination=DATA_DIR,
+            input_name="dataset",
+        ),
         ProcessingInput(
             source=ctx.artifacts.add("analysis_config.json", config),
             destination=CONFIG_DIR,
