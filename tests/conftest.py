@@ -3,6 +3,7 @@ preprocessed and a model trained on it once per session (the step scripts in con
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sys
 import tarfile
@@ -16,16 +17,32 @@ import pytest
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from step_jobs import ADULT_PREPROCESSING, data_dir, install_code, run_script  # noqa: E402
+from step_jobs import ADULT_PREPROCESSING, install_code, run_script  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CENSUS_SPEC = REPO / "specs" / "census.yaml"
 CENSUS_JSON = REPO / "specs" / "census.json"
 
 
-def adult_csv() -> Path:
-    """Where the UCI Adult CSV is expected (it may be absent: the ``adult_csv`` fixture skips then)."""
-    return data_dir() / "adult" / "census-income.csv"
+ADULT_COLUMNS = [
+    "Age", "Workclass", "fnlwgt", "Education", "Education-Num", "Marital Status", "Occupation",
+    "Relationship", "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week", "Country",
+    "Target",
+]  # fmt: skip
+
+
+def adult_csv_from_bundled(target: Path) -> Path:
+    """census-income.csv as ../shared/data describes it, built from the bundled examples/data files:
+    adult.data then adult.test, a header of the column names, ', ' separators as ',', the test
+    file's comment line and label dots removed."""
+    lines = [",".join(ADULT_COLUMNS)]
+    for name in ("adult.data.gz", "adult.test.gz"):
+        text = gzip.decompress((REPO / "examples" / "data" / name).read_bytes()).decode()
+        for line in text.splitlines():
+            if line.strip() and not line.startswith("|"):
+                lines.append(line.replace(", ", ",").rstrip("."))
+    target.write_bytes(("\r\n".join(lines) + "\r\n").encode())  # byte-identical to the shared copy
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -47,13 +64,10 @@ def census_compiled(census_spec):
     return compile_definition(census_spec)
 
 
-@pytest.fixture(scope="session", name="adult_csv")
-def adult_csv_fixture() -> Path:
-    """The UCI Adult CSV; tests that need it skip when it is absent."""
-    path = adult_csv()
-    if not path.is_file():
-        pytest.skip(f"Adult data not found at {path}; set LGBM_PIPELINE_DATA_DIR to the dir holding adult/")
-    return path
+@pytest.fixture(scope="session")
+def adult_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The UCI Adult CSV (48,842 rows with a header), from the data bundled in examples/data."""
+    return adult_csv_from_bundled(tmp_path_factory.mktemp("adult") / "census-income.csv")
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
     names = sorted(Path(a["path"]).name for a in manifest["artifacts"])
     shared = ["bias_metrics.py", "clarify_baseline.py", "step_common.py"]  # one bundle: the "lib" prefix
     assert names == sorted(
-        ["preprocessing.py", "sourcedir.tar.gz", "evaluate.py", "requirements.txt", *shared]
+        ["preprocessing.py", "preprocessing.json", "sourcedir.tar.gz", "evaluate.py", "requirements.txt", *shared]
         + ["analysis_config.json"] * 4
     )
     for entry in manifest["artifacts"]:
@@ -93,22 +93,43 @@ def test_exposed_parameters_have_the_spec_defaults(census_compiled):
         "DefaultValue": False,
     }
     assert params["SuppliedModelBiasConstraints"]["DefaultValue"] == ""
-    assert params["InputDataUrl"]["DefaultValue"].endswith("/uci_adult/census-income.csv")
     gate = census_compiled.definition["Steps"][-1]["Arguments"]["Conditions"][0]
     assert gate["RightValue"] == {"Get": "Parameters.F1Threshold"}
     assert gate["LeftValue"]["Std:JsonGet"]["Path"] == "classification_metrics.f1.value"
 
 
-def test_preprocessing_arguments_follow_the_data_section(census_compiled):
-    args = census_compiled.definition["Steps"][0]["Arguments"]["AppSpecification"]["ContainerArguments"]
-    pairs = dict(zip(args[::2], args[1::2], strict=True))
-    assert pairs["--target-column"] == "Target" and pairs["--positive-class"] == ">50K"
-    assert (pairs["--train-ratio"], pairs["--validation-ratio"], pairs["--test-ratio"]) == (
-        "0.8",
-        "0.1",
-        "0.1",
-    )
-    assert pairs["--drop-columns"] == "fnlwgt" and pairs["--facet-columns"] == "Sex"
+def test_preprocessing_reads_its_options_from_a_config_artifact(census_compiled):
+    step = census_compiled.definition["Steps"][0]["Arguments"]
+    args = step["AppSpecification"]["ContainerArguments"]
+    assert args == [
+        "--input-dir", "/opt/ml/processing/input/data",
+        "--output-dir", "/opt/ml/processing/output",
+        "--config", "/opt/ml/processing/input/config/preprocessing.json",
+    ]  # fmt: skip
+    inputs = {i["InputName"]: i["S3Input"] for i in step["ProcessingInputs"]}
+    assert [(inputs[n]["S3Uri"].rsplit("/", 1)[1], inputs[n]["LocalPath"]) for n in ("data-1", "data-2")] == [
+        ("adult.data", "/opt/ml/processing/input/data/1"),
+        ("adult.test", "/opt/ml/processing/input/data/2"),
+    ]
+    config = json.loads(census_compiled.artifacts[inputs["config"]["S3Uri"]].data)
+    assert config == {
+        "target_column": "Target",
+        "positive_class": [">50K", ">50K."],
+        "header": False,
+        "column_names": [
+            "Age", "Workclass", "fnlwgt", "Education", "Education-Num", "Marital Status", "Occupation",
+            "Relationship", "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week",
+            "Country", "Target",
+        ],
+        "comment": "|",
+        "categorical_columns": "auto",
+        "drop_columns": ["fnlwgt"],
+        "split": {"train": 0.8, "validation": 0.1, "test": 0.1},
+        "stratify": True,
+        "seed": 42,
+        "facet_columns": ["Sex"],
+        "explain_rows": 2000,
+    }  # fmt: skip
 
 
 def test_tuning_step_carries_ranges_and_objective(census_compiled):

@@ -114,3 +114,9 @@ def test_a_missing_object_is_a_clear_run_error(tmp_path, s3_env):
         "bundled; S3 has no object at that key or under that prefix. "
         f"Map it to a file with --data s3://{bucket}/absent.csv=PATH"
     )
+
+
+def test_the_tests_adult_csv_is_the_shared_census_income_csv(adult_csv):
+    """tests/conftest.py builds census-income.csv from the bundled files, byte for byte as the shared
+    data README describes it (md5 of ../shared/data/adult/census-income.csv)."""
+    assert hashlib.md5(adult_csv.read_bytes()).hexdigest() == "bb60ccd446f4de155cc20f049eafd5c4"

@@ -86,17 +86,21 @@ def test_census_identity(census):
 
 
 def test_census_storage_and_input(census):
-    assert census.storage.read == "s3://sagemaker-sample-files/datasets/tabular/uci_adult"
+    assert census.storage.read == "s3://sagemaker-example-files-prod-us-east-1/datasets/tabular/uci_adult"
     assert census.storage.write == "s3://lgbm-pipelines-111122223333/census-income/dev"
     assert census.storage.write_bucket == "lgbm-pipelines-111122223333"
     assert census.storage.write_prefix == "census-income/dev"
-    assert census.input_uri == "s3://sagemaker-sample-files/datasets/tabular/uci_adult/census-income.csv"
+    assert census.input_uris == [
+        "s3://sagemaker-example-files-prod-us-east-1/datasets/tabular/uci_adult/adult.data",
+        "s3://sagemaker-example-files-prod-us-east-1/datasets/tabular/uci_adult/adult.test",
+    ]
 
 
 def test_census_data(census):
     data = census.data
     assert data.columns == CENSUS_COLUMNS
-    assert (data.target_column, data.positive_class, data.header) == ("Target", ">50K", True)
+    assert (data.target_column, data.positive_class, data.header) == ("Target", [">50K", ">50K."], False)
+    assert data.comment == "|"
     assert (data.split.train, data.split.validation, data.split.test) == (0.8, 0.1, 0.1)
     assert data.categorical_columns == "auto"
     assert data.drop_columns == ["fnlwgt"]
@@ -127,7 +131,7 @@ def test_census_gate_clarify_registry_deploy(census):
 
 
 def test_census_parameters_expose_known_paths(census):
-    assert len(census.parameters) == 13
+    assert len(census.parameters) == 12
     assert set(census.parameters.values()) <= set(EXPOSABLE)
     assert census.value_at(census.parameters["F1Threshold"]) == 0.68
     assert census.value_at(census.parameters["TrainingInstanceType"]) == "ml.m5.xlarge"
