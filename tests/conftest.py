@@ -95,7 +95,8 @@ def preprocessed(tmp_path_factory: pytest.TempPathFactory, adult_csv: Path) -> S
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, preprocessed: SimpleNamespace) -> SimpleNamespace:
     """train.py once with its default hyperparameters in a training-job layout (script mode, with the
-    arguments SageMaker adds), then model.tar.gz as SageMaker packs the model dir after the job."""
+    arguments SageMaker adds; one OpenMP thread, as every job here), then model.tar.gz as SageMaker
+    packs the model dir after the job."""
     ml = tmp_path_factory.mktemp("training-job") / "opt" / "ml"
     channels = {}
     for channel in ("train", "validation"):
@@ -109,9 +110,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory, preprocessed: SimpleNamesp
         "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),
         "SM_CHANNELS": '["train","validation"]',
         "SM_HPS": "{}",
-        # One OpenMP thread: the same model (train.py trains deterministically), without
-        # spin-waiting threads when other tests share the cores.
-        "OMP_NUM_THREADS": "1",
     }
     (ml / "model").mkdir(parents=True)
     (ml / "output" / "data").mkdir(parents=True)

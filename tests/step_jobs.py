@@ -47,8 +47,14 @@ def data_dir() -> Path:
 def run_script(
     script: Path, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
-    """Run a script as a subprocess the way a container would: ``python script args``."""
+    """Run a script as a subprocess the way a container would: ``python script args``.
+
+    With one OpenMP thread unless ``env`` says otherwise (the local runner, too, sets each job's
+    share of the cores): idle OpenMP threads spin-waiting on cores that other tests use make a
+    LightGBM job several times slower.
+    """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
+    clean["OMP_NUM_THREADS"] = "1"
     clean.update(env or {})
     return subprocess.run(
         [sys.executable, str(script), *args],
