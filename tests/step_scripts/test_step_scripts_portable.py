@@ -12,8 +12,8 @@ import pytest
 from step_jobs import SCRIPTS
 from step_script_helpers import MODULE_NAMES, SOURCES
 
-LIBRARIES = {"__future__", "argparse", "csv", "collections", "dataclasses", "hashlib", "io", "json", "math"}
-LIBRARIES |= {"os", "pathlib", "re", "shutil", "sys", "tarfile", "tempfile", "typing"}
+LIBRARIES = {"__future__", "argparse", "csv", "collections", "dataclasses", "gzip", "hashlib", "io", "json"}
+LIBRARIES |= {"math", "os", "pathlib", "re", "shutil", "sys", "tarfile", "tempfile", "typing"}
 LIBRARIES |= {"numpy", "pandas", "sklearn", "lightgbm", "boto3"}
 
 
