@@ -17,18 +17,11 @@ import pytest
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from step_jobs import ADULT_PREPROCESSING, install_code, run_script  # noqa: E402
+from step_jobs import ADULT_COLUMNS, ADULT_PREPROCESSING, install_code, run_script  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CENSUS_SPEC = REPO / "specs" / "census.yaml"
 CENSUS_JSON = REPO / "specs" / "census.json"
-
-
-ADULT_COLUMNS = [
-    "Age", "Workclass", "fnlwgt", "Education", "Education-Num", "Marital Status", "Occupation",
-    "Relationship", "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week", "Country",
-    "Target",
-]  # fmt: skip
 
 
 def adult_csv_from_bundled(target: Path) -> Path:

@@ -21,6 +21,12 @@ SCRIPTS = REPO / "step_scripts"
 SHARED_MODULES = ("step_common", "bias_metrics", "clarify_baseline")  # in import order
 
 ADULT_TARGET = "Target"
+ADULT_COLUMNS = [
+    "Age", "Workclass", "fnlwgt", "Education", "Education-Num", "Marital Status", "Occupation",
+    "Relationship", "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week", "Country",
+    "Target",
+]  # fmt: skip
+"""UCI Adult's columns in file order (adult.data has no header: these are the census spec's names)."""
 ADULT_FEATURES = [
     "Age", "Workclass", "Education", "Education-Num", "Marital Status", "Occupation", "Relationship",
     "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week", "Country",

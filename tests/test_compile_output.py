@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from step_jobs import ADULT_COLUMNS
 
 from lgbm_pipeline_compiler import build_pipeline, compile_spec, load_spec, render_json
 from lgbm_pipeline_compiler.cli import main
@@ -34,7 +35,14 @@ def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
     names = sorted(Path(a["path"]).name for a in manifest["artifacts"])
     shared = ["bias_metrics.py", "clarify_baseline.py", "step_common.py"]  # one bundle: the "lib" prefix
     assert names == sorted(
-        ["preprocessing.py", "preprocessing.json", "sourcedir.tar.gz", "evaluate.py", "requirements.txt", *shared]
+        [
+            "preprocessing.py",
+            "preprocessing.json",
+            "sourcedir.tar.gz",
+            "evaluate.py",
+            "requirements.txt",
+            *shared,
+        ]
         + ["analysis_config.json"] * 4
     )
     for entry in manifest["artifacts"]:
@@ -116,11 +124,7 @@ def test_preprocessing_reads_its_options_from_a_config_artifact(census_compiled)
         "target_column": "Target",
         "positive_class": [">50K", ">50K."],
         "header": False,
-        "column_names": [
-            "Age", "Workclass", "fnlwgt", "Education", "Education-Num", "Marital Status", "Occupation",
-            "Relationship", "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week",
-            "Country", "Target",
-        ],
+        "column_names": ADULT_COLUMNS,
         "comment": "|",
         "categorical_columns": "auto",
         "drop_columns": ["fnlwgt"],

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from step_jobs import ADULT_FEATURES, SCRIPTS, run_script
+from step_jobs import ADULT_COLUMNS, ADULT_FEATURES, SCRIPTS, run_script
 from step_script_helpers import assert_clean_failure
 
 RATIOS = {"train": 0.7, "validation": 0.15, "test": 0.15}
@@ -392,11 +392,6 @@ def test_parse_list_and_bool(scripts):
 # --- the data options the compiler writes to --config -------------------------------------
 
 EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
-ADULT_COLUMNS = [
-    "Age", "Workclass", "fnlwgt", "Education", "Education-Num", "Marital Status", "Occupation",
-    "Relationship", "Ethnic group", "Sex", "Capital Gain", "Capital Loss", "Hours per week",
-    "Country", "Target",
-]  # fmt: skip
 
 
 def adult_config(**changes) -> dict:
