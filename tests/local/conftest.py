@@ -1,14 +1,30 @@
-"""Fixtures for local runs: fast variants of the census spec and the Adult data mapping."""
+"""Fixtures for local runs: fast variants of the census spec and the full runs the tests here share.
+
+A full local run takes from a quarter to half a minute on two cores, so three runs are made once
+per session, and many tests assert on each: the fast census spec with either Clarify engine
+(`clarify_run`, `builtin_run`) and without checks (`plain_run`). They start together, each in its
+own `lgbm-pipeline run` process: a run is mostly one step process at a time, so together they keep
+both cores busy. A test that needs a run to differ from a shared one (a violated baseline, a
+failing script, the gate's other branch) resumes a private copy of it (`fork`) with the change: it
+pays only for the steps that differ, and the shared run stays as it was.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ..spec_edits import strip_section  # noqa: F401 - re-exported for the tests here
+from ..spec_edits import strip_section
 
 REPO = Path(__file__).resolve().parents[2]
 CENSUS = REPO / "specs" / "census.yaml"
@@ -16,6 +32,8 @@ INPUT_URI = "s3://sagemaker-sample-files/datasets/tabular/uci_adult/census-incom
 
 FAST_TRIALS = 4
 """The fast spec's tuning budget (trials of ≤ 60 trees)."""
+SMALL_TRIALS = 2
+"""The budget of the shared runs whose tests assert nothing about tuning: one round of trials."""
 FAST_TUNING = {
     "max_jobs: 20": f"max_jobs: {FAST_TRIALS}",
     "n_estimators: {type: integer, min: 10, max: 400}": "n_estimators: {type: integer, min: 40, max: 60}",
@@ -57,6 +75,22 @@ def fast_spec_text(**replacements: str) -> str:
     return replace_all(text, replacements, "fast_spec_text")
 
 
+def small_tuning(text: str) -> str:
+    """A fast spec text with SMALL_TRIALS trials."""
+    return replace_all(text, {f"max_jobs: {FAST_TRIALS}": f"max_jobs: {SMALL_TRIALS}"}, "small_tuning")
+
+
+def builtin_engine(text: str) -> str:
+    """A spec text with `clarify.engine: builtin`."""
+    return replace_all(text, {"\nclarify:\n": "\nclarify:\n  engine: builtin\n"}, "builtin_engine")
+
+
+def no_clarify(text: str) -> str:
+    """A spec text without the clarify section (and the parameters that expose it)."""
+    assert "\nclarify:\n" in text, "no_clarify: the spec has no clarify section"
+    return strip_section(text, "clarify")
+
+
 @pytest.fixture
 def make_spec(tmp_path):
     def make(text: str, scripts: dict[str, str] | None = None) -> Path:
@@ -77,3 +111,173 @@ def bundled(name: str) -> str:
 
 def copy_bundled(folder: Path, name: str) -> None:
     shutil.copy(REPO / "step_scripts" / name, folder / name)
+
+
+# -- the shared runs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    """A finished run that several tests read. Nothing may write under ``work``: `fork` it."""
+
+    spec: Path
+    work: Path
+    execution: Any  # lgbm_pipeline_compiler.local.records.Execution, as the run recorded it
+    returncode: int  # of the command that ran it
+    stdout: str
+    stderr: str
+    project: Path  # the directory it ran from
+
+    @property
+    def spec_text(self) -> str:
+        return self.spec.read_text()
+
+
+@dataclass(frozen=True)
+class _Launch:
+    spec: Path
+    work: Path
+    project: Path
+    process: subprocess.Popen
+
+    def finish(self, timeout: float = 900) -> SharedRun:
+        from lgbm_pipeline_compiler.local.records import RunStore
+
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        out, err = (self.project / "stdout.txt").read_text(), (self.project / "stderr.txt").read_text()
+        assert code == 0, f"{' '.join(self.process.args)}\n{out[-3000:]}{err[-3000:]}"
+        runs = RunStore(self.work).list()
+        assert len(runs) == 1, f"expected one run under {self.work}, found {[r.id for r in runs]}"
+        return SharedRun(self.spec, self.work, runs[0], code, out, err, self.project)
+
+
+SHARED_RUNS = {
+    # name: (spec text, arguments after `run SPEC --local`, runs with the default work dir)
+    "clarify_run": (fast_spec_text, ["--first-run", "--json", "--work-dir", "work"], False),
+    "builtin_run": (lambda: builtin_engine(small_tuning(fast_spec_text())), ["--first-run"], True),
+    "plain_run": (lambda: no_clarify(small_tuning(fast_spec_text())), ["--work-dir", "work"], False),
+}
+
+
+@pytest.fixture(scope="session")
+def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
+    """Starts every shared run that a test of this session uses, all at once."""
+    needed = sorted({name for item in request.session.items for name in item.fixturenames} & set(SHARED_RUNS))
+    launches: dict[str, _Launch] = {}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    for name in needed:
+        text, arguments, default_work_dir = SHARED_RUNS[name]
+        project = tmp_path_factory.mktemp(name.replace("_", "-"))
+        spec = project / "spec" / "census.yaml"
+        spec.parent.mkdir()
+        spec.write_text(text())
+        command = [
+            sys.executable,
+            "-m",
+            "lgbm_pipeline_compiler.cli",
+            "run",
+            str(spec),
+            "--local",
+            *arguments,
+        ]
+        with (project / "stdout.txt").open("w") as out, (project / "stderr.txt").open("w") as err:
+            process = subprocess.Popen(command, cwd=project, env=env, stdout=out, stderr=err)
+        work = project / (".lgbm-pipeline" if default_work_dir else "work")
+        launches[name] = _Launch(spec, work, project, process)
+    yield launches
+    for launch in launches.values():  # a session cut short leaves no run behind
+        if launch.process.poll() is None:
+            launch.process.kill()
+            launch.process.wait()
+
+
+@pytest.fixture(scope="session")
+def clarify_run(_launched) -> SharedRun:
+    """The fast spec with the default Clarify engine (sagemaker-clarify), run as the README runs it
+    on a fresh clone (`lgbm-pipeline run SPEC --local --first-run`), with --json and --work-dir."""
+    return _launched["clarify_run"].finish()
+
+
+@pytest.fixture(scope="session")
+def builtin_run(_launched) -> SharedRun:
+    """The fast spec with `clarify.engine: builtin` and SMALL_TRIALS trials, run as `lgbm-pipeline
+    run SPEC --local --first-run` from a project dir: the default work dir `.lgbm-pipeline/`."""
+    return _launched["builtin_run"].finish()
+
+
+@pytest.fixture(scope="session")
+def plain_run(_launched) -> SharedRun:
+    """The fast spec without checks, with SMALL_TRIALS trials: the base of the variants that need
+    no check (and so no report)."""
+    return _launched["plain_run"].finish()
+
+
+def fork(run: SharedRun, tmp_path: Path, rerun: tuple[str, ...] = ()) -> Path:
+    """A private copy of a shared run's work dir, to resume (same run id) with other inputs.
+
+    ``rerun`` names steps that the copy shows as a run shows the steps it has not reached yet,
+    together with every step that depends on them: a not-run record, no step dir, no log. Resuming
+    the copy runs them afresh and reuses the others, whose resolved inputs are unchanged.
+
+    Resuming with other inputs alone would not do here: the runner's reuse check hashes a step's
+    resolved Arguments only, so it reuses a ClarifyCheck step whose SkipCheck or supplied
+    constraints changed; and a step that runs again does so in its previous step dir, with what
+    that dir still holds (a second baseline file beside the new one, Tune's trial dirs).
+    """
+    from lgbm_pipeline_compiler.local.graph import build_graph
+    from lgbm_pipeline_compiler.local.records import EXECUTING, NOT_EXECUTED, SKIPPED, RunStore, StepRecord
+
+    work = tmp_path / "work"
+    shutil.copytree(run.work, work)
+    if not rerun:
+        return work
+    store = RunStore(work)
+    execution = store.load(run.execution.id)
+    run_dir = store.dir(execution.id)
+    unknown = set(rerun) - set(execution.steps)
+    assert not unknown, f"fork: no step {sorted(unknown)} in run {execution.id}"
+    reset = set(rerun)
+    for node in build_graph(json.loads((run_dir / "pipeline.json").read_text())):  # dependencies first
+        if node.depends & reset:
+            reset.add(node.name)
+    for name in reset:
+        step = execution.steps[name]
+        if step.status not in (NOT_EXECUTED, SKIPPED):  # (the record's paths are the shared run's)
+            step_dir, log = run_dir / "steps" / name, run_dir / "logs" / f"{name}.log"
+            assert step_dir.is_dir() and log.is_file(), f"fork: no step dir or log of {name} in {run_dir}"
+            shutil.rmtree(step_dir)
+            log.unlink()
+        execution.steps[name] = StepRecord(name=name, type=step.type)
+    shutil.rmtree(run_dir / "report", ignore_errors=True)
+    execution.status, execution.ended, execution.failure_reason, execution.report = (
+        EXECUTING,
+        None,
+        None,
+        None,
+    )
+    if any(execution.steps[name].type == "RegisterModel" for name in reset):
+        execution.registered_model_package = None
+    store.save(execution)
+    return work
+
+
+@pytest.fixture(scope="session")
+def approved_run(tmp_path_factory, clarify_run) -> SharedRun:
+    """A copy of `clarify_run` after `lgbm-pipeline registry approve` of the package it registered,
+    which runs the deployment its deploy step left pending (the package awaited approval)."""
+    from lgbm_pipeline_compiler.cli import main
+    from lgbm_pipeline_compiler.local.records import RunStore
+
+    folder = tmp_path_factory.mktemp("approved-run")
+    work = fork(clarify_run, folder)
+    out, err = io.StringIO(), io.StringIO()
+    arn = clarify_run.execution.registered_model_package
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["registry", "approve", arn, "--work-dir", str(work)])
+    assert code == 0, out.getvalue() + err.getvalue()
+    execution = RunStore(work).load(clarify_run.execution.id)
+    return SharedRun(clarify_run.spec, work, execution, code, out.getvalue(), err.getvalue(), folder)

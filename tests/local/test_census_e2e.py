@@ -1,32 +1,20 @@
-"""The reference census pipeline, end to end on the real Adult data, exactly as the README runs it."""
+"""The census pipeline end to end on the real Adult data, as the README runs it (the CLI in a fresh
+process), with the fast spec's tuning budget: the session's shared sagemaker-clarify run."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
+from lgbm_pipeline_compiler.local.control import LocalSageMaker
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
 
-from .conftest import INPUT_URI, REPO
+from .conftest import FAST_TRIALS
 
 
-@pytest.fixture(scope="module")
-def census_run(tmp_path_factory, adult):
-    work = tmp_path_factory.mktemp("census") / "work"
-    command = [sys.executable, "-m", "lgbm_pipeline_compiler.cli", "run", "specs/census.yaml", "--local", "--json",
-               "--work-dir", str(work), "--data", f"{INPUT_URI}={adult}"]  # fmt: skip
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
-    return proc, work
-
-
-def test_every_step_succeeds(census_run):
-    proc, _ = census_run
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    summary = json.loads(proc.stdout)
+def test_every_step_succeeds(clarify_run):
+    assert clarify_run.returncode == 0, clarify_run.stdout[-3000:] + clarify_run.stderr[-3000:]
+    summary = json.loads(clarify_run.stdout)
     assert summary["status"] == "Succeeded"
     steps = {s["name"]: s for s in summary["steps"]}
     assert [(s["name"], s["type"], s["status"]) for s in summary["steps"]] == [
@@ -40,15 +28,14 @@ def test_every_step_succeeds(census_run):
         ("Register-RegisterModel", "RegisterModel", "Succeeded"),
         ("Deploy", "Lambda", "Succeeded"),
     ]
-    assert len(steps["Tune"]["outputs"]["TrainingJobSummaries"]) == 20
+    assert len(steps["Tune"]["outputs"]["TrainingJobSummaries"]) == FAST_TRIALS
     assert steps["F1Gate"]["outputs"] == {"Outcome": True}
     for step in summary["steps"]:
         assert step["start"] and step["end"] and step["seconds"] is not None
 
 
-def test_registry_holds_one_version_with_metrics_and_baselines(census_run):
-    proc, work = census_run
-    summary = json.loads(proc.stdout)
+def test_registry_holds_one_version_with_metrics_and_baselines(clarify_run):
+    summary, work = json.loads(clarify_run.stdout), clarify_run.work
     versions = LocalRegistry(work).versions("census-income-lgbm")
     assert len(versions) == 1 and summary["registered_model_package"] == versions[0]["ModelPackageArn"]
     request = versions[0]["Request"]
@@ -66,16 +53,24 @@ def test_registry_holds_one_version_with_metrics_and_baselines(census_run):
     assert top in {"Marital Status", "Relationship", "Capital Gain", "Age", "Education-Num"}
 
 
-def test_evaluation_meets_the_gate_and_the_issue_targets(census_run):
-    _, work = census_run
-    report = next((work / "s3").rglob("Evaluate/evaluation/evaluation.json"))
+def test_evaluation_meets_the_gate_and_the_issue_targets(clarify_run):
+    report = next((clarify_run.work / "s3").rglob("Evaluate/evaluation/evaluation.json"))
     metrics = json.loads(report.read_text())["classification_metrics"]
     assert metrics["f1"]["value"] >= 0.70 and metrics["roc_auc"]["value"] >= 0.92
 
 
-def test_deployed_endpoint_is_recorded(census_run):
-    _, work = census_run
+def test_deployed_endpoint_is_recorded(clarify_run, approved_run):
+    """The package awaits approval, so the run leaves its deployment pending; approving it deploys."""
+    arn = clarify_run.execution.registered_model_package
+    assert LocalSageMaker(clarify_run.work).endpoints() == []
+    assert (
+        LocalSageMaker(clarify_run.work).pending_deployment(arn)["event"]["endpoint_name"]
+        == "census-income-dev"
+    )
+    assert f"{arn}: Approved\ndeployed to endpoint census-income-dev (created: " in approved_run.stdout
+    work = approved_run.work
     endpoint = json.loads((work / "control" / "endpoints" / "census-income-dev.json").read_text())
     assert endpoint["EndpointStatus"] == "InService"
     assert endpoint["EndpointConfigName"] == "census-income-dev-v1"
     assert Path(work / "control" / "models").is_dir()
+    assert LocalSageMaker(work).endpoint_model_package("census-income-dev") == arn
