@@ -1,22 +1,26 @@
-"""Bias and SHAP checks in local runs, with either engine: outputs, report, baseline violations."""
+"""Bias and SHAP checks in local runs, with either engine: outputs, report, baseline violations.
+
+Outputs and report are asserted on the session's shared run of each engine (a first run: both
+checks skip and register new baselines). Each baseline test resumes a private copy of that run in
+which the bias check (and what depends on it) has not run yet, with the bias check's baseline
+parameters (or the spec) changed: the bias check runs, the rest is reused.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lgbm_pipeline_compiler.local.api import run_spec
 from lgbm_pipeline_compiler.local.runner import RunOptions
 
-from .conftest import INPUT_URI, fast_spec_text
+from .conftest import SharedRun, fork, replace_all
 
 BASELINE_URI = "s3://acme-baselines/census/bias-constraints.json"
-
-
-def _builtin(text: str) -> str:
-    return text.replace("clarify:\n", "clarify:\n  engine: builtin\n", 1)
+BIAS = ("ModelBiasCheck",)
 
 
 def _strict_bias_baseline(tmp_path) -> str:
@@ -35,14 +39,17 @@ def _strict_bias_baseline(tmp_path) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("engine", ["sagemaker-clarify", "builtin"])
-def test_checks_write_analysis_and_the_run_report(engine, make_spec, tmp_path, adult):
-    text = fast_spec_text()
-    spec = make_spec(_builtin(text) if engine == "builtin" else text)
-    work = tmp_path / "work"
-    execution = run_spec(spec, RunOptions(work_dir=work, data={INPUT_URI: str(adult)}))
+@pytest.mark.parametrize(
+    ("shared", "check_type"),
+    [("clarify_run", "ClarifyCheck"), ("builtin_run", "Processing")],
+    ids=["sagemaker-clarify", "builtin"],
+)
+def test_checks_write_analysis_and_the_run_report(shared, check_type, request):
+    run = request.getfixturevalue(shared)
+    execution, work = run.execution, run.work
     assert execution.status == "Succeeded", execution.failure_reason
     for name in ("ModelBiasCheck", "ModelExplainabilityCheck"):
+        assert execution.steps[name].type == check_type  # the engine the spec asked for
         analysis = next((work / "s3").rglob(f"{name}/analysis/analysis.json"))
         data = json.loads(analysis.read_text())
         if name == "ModelBiasCheck":
@@ -58,15 +65,24 @@ def test_checks_write_analysis_and_the_run_report(engine, make_spec, tmp_path, a
     assert "DPPL" in markdown
 
 
-def test_violated_supplied_baseline_fails_the_bias_check(make_spec, tmp_path, adult):
-    """sagemaker-clarify engine: the supplied constraints come in as the census parameter."""
-    spec = make_spec(fast_spec_text())
+def _resume_bias_check(run: SharedRun, tmp_path: Path, spec: Path | None = None, **bias: str) -> Any:
+    """Resume a copy of ``run`` in which the bias check has not run, with BASELINE_URI mapped to the
+    strict baseline and the bias check's switches off unless given (their defaults); the other
+    check keeps the first run's parameters."""
+    parameters = {"SkipModelBiasCheck": "false", "RegisterNewModelBiasBaseline": "false", **bias}
     options = RunOptions(
-        work_dir=tmp_path / "work",
-        data={INPUT_URI: str(adult), BASELINE_URI: _strict_bias_baseline(tmp_path)},
-        parameters={"SuppliedModelBiasConstraints": BASELINE_URI},
+        work_dir=fork(run, tmp_path, rerun=BIAS),
+        data={BASELINE_URI: _strict_bias_baseline(tmp_path)},
+        parameters=parameters,
+        resume=run.execution.id,
+        first_run=True,
     )
-    execution = run_spec(spec, options)
+    return run_spec(spec or run.spec, options)
+
+
+def test_violated_supplied_baseline_fails_the_bias_check(clarify_run, tmp_path):
+    """sagemaker-clarify engine: the supplied constraints come in as the census parameter."""
+    execution = _resume_bias_check(clarify_run, tmp_path, SuppliedModelBiasConstraints=BASELINE_URI)
     assert execution.status == "Failed"
     step = execution.steps["ModelBiasCheck"]
     assert step.status == "Failed"
@@ -75,26 +91,19 @@ def test_violated_supplied_baseline_fails_the_bias_check(make_spec, tmp_path, ad
     assert execution.steps["Register-RegisterModel"].status == "NotExecuted"
 
 
-def test_skip_check_passes_despite_the_violation(make_spec, tmp_path, adult):
-    spec = make_spec(fast_spec_text())
-    options = RunOptions(
-        work_dir=tmp_path / "work",
-        data={INPUT_URI: str(adult), BASELINE_URI: _strict_bias_baseline(tmp_path)},
-        parameters={"SuppliedModelBiasConstraints": BASELINE_URI, "SkipModelBiasCheck": "true"},
+def test_skip_check_passes_despite_the_violation(clarify_run, tmp_path):
+    execution = _resume_bias_check(
+        clarify_run, tmp_path, SuppliedModelBiasConstraints=BASELINE_URI, SkipModelBiasCheck="true"
     )
-    execution = run_spec(spec, options)
     assert execution.status == "Succeeded", execution.failure_reason
     violations = next((tmp_path / "work" / "s3").rglob("ModelBiasCheck/analysis/violations.json"))
     assert "DPPL" in violations.read_text()
 
 
-def test_builtin_engine_takes_the_baseline_parameter(make_spec, tmp_path, adult):
-    options = RunOptions(
-        work_dir=tmp_path / "work",
-        data={INPUT_URI: str(adult), BASELINE_URI: _strict_bias_baseline(tmp_path)},
-        parameters={"SuppliedModelBiasConstraints": BASELINE_URI, "SkipModelBiasCheck": "true"},
+def test_builtin_engine_takes_the_baseline_parameter(builtin_run, tmp_path):
+    execution = _resume_bias_check(
+        builtin_run, tmp_path, SuppliedModelBiasConstraints=BASELINE_URI, SkipModelBiasCheck="true"
     )
-    execution = run_spec(make_spec(_builtin(fast_spec_text())), options)
     assert execution.status == "Succeeded", execution.failure_reason
     out = next((tmp_path / "work" / "s3").rglob("ModelBiasCheck/analysis"))
     assert "DPPL" in (out / "violations.json").read_text()  # compared (and recorded), not enforced
@@ -102,16 +111,14 @@ def test_builtin_engine_takes_the_baseline_parameter(make_spec, tmp_path, adult)
     assert drift == json.loads(Path(_strict_bias_baseline(tmp_path)).read_text())  # the baseline stays in use
 
 
-def test_builtin_engine_fails_on_a_violated_literal_baseline(make_spec, tmp_path, adult):
-    text = _builtin(fast_spec_text()).replace(
-        "    facet_values: [Female]\n",
-        f"    facet_values: [Female]\n    baseline: {{supplied_constraints: '{BASELINE_URI}'}}\n",
-    )
-    options = RunOptions(
-        work_dir=tmp_path / "work",
-        data={INPUT_URI: str(adult), BASELINE_URI: _strict_bias_baseline(tmp_path)},
-    )
-    execution = run_spec(make_spec(text), options)
+def test_builtin_engine_fails_on_a_violated_literal_baseline(builtin_run, make_spec, tmp_path):
+    literal = {
+        "    facet_values: [Female]\n": (
+            f"    facet_values: [Female]\n    baseline: {{supplied_constraints: '{BASELINE_URI}'}}\n"
+        )
+    }
+    spec = make_spec(replace_all(builtin_run.spec_text, literal, "literal baseline"))
+    execution = _resume_bias_check(builtin_run, tmp_path, spec)
     step = execution.steps["ModelBiasCheck"]
     assert execution.status == "Failed" and step.status == "Failed"
     assert "DPPL for Sex=Female is" in step.failure_reason and "exited with 3" in step.failure_reason
