@@ -28,7 +28,6 @@ from ..spec_edits import strip_section
 
 REPO = Path(__file__).resolve().parents[2]
 CENSUS = REPO / "specs" / "census.yaml"
-INPUT_URI = "s3://sagemaker-sample-files/datasets/tabular/uci_adult/census-income.csv"
 
 FAST_TRIALS = 4
 """The fast spec's tuning budget (trials of ≤ 60 trees)."""
@@ -46,19 +45,6 @@ FAST_TUNING = {
 Tune step's definition, which changes whenever a step script does, so the ranges are ones where
 every trial reaches what the tests assert (validation F1 ≥ 0.72 and AUC ≥ 0.922 at each corner of
 the ranges, against the gate's 0.68 and the issue's 0.70 / 0.92 on test), whatever is sampled."""
-
-
-def adult_csv() -> Path:
-    root = Path(os.environ.get("LGBM_PIPELINE_DATA_DIR", REPO.parent / "shared" / "data"))
-    return root / "adult" / "census-income.csv"
-
-
-@pytest.fixture(scope="session")
-def adult() -> Path:
-    path = adult_csv()
-    if not path.is_file():
-        pytest.skip(f"Adult data not found at {path} (set LGBM_PIPELINE_DATA_DIR to the shared data dir)")
-    return path
 
 
 def replace_all(text: str, replacements: dict[str, str], what: str) -> str:
@@ -107,10 +93,6 @@ def make_spec(tmp_path):
 
 def bundled(name: str) -> str:
     return (REPO / "step_scripts" / name).read_text()
-
-
-def copy_bundled(folder: Path, name: str) -> None:
-    shutil.copy(REPO / "step_scripts" / name, folder / name)
 
 
 # -- the shared runs ---------------------------------------------------------------------------
