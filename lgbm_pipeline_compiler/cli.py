@@ -29,11 +29,23 @@ def _print_findings(findings: Sequence[Finding], fmt: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .spec import load_spec
+    if args.list_rules:
+        from .lint.run import rules_table
 
-    load_spec(args.spec, parse_vars(args.var))
-    print(f"{args.spec}: ok", file=sys.stderr)
-    return EXIT_OK
+        sys.stdout.write(rules_table())
+        return EXIT_OK
+    if args.spec is None:
+        print("error: validate needs PATH (a spec .yaml or a pipeline definition .json)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.spec.lower().endswith(".json") and not args.deep and args.format != "sarif":
+        from .spec import load_spec  # the spec alone, as before: no botocore, no SDK
+
+        load_spec(args.spec, parse_vars(args.var))
+        print(f"{args.spec}: ok", file=sys.stderr)
+        return EXIT_OK
+    from .lint.run import validate
+
+    return validate(args.spec, deep=args.deep, variables=parse_vars(args.var), fmt=args.format)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -89,11 +101,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_compile)
 
-    p = sub.add_parser("validate", help="check a spec without compiling it (fast, no SageMaker SDK)")
-    with_spec(p)
-    p.add_argument(
-        "--format", choices=["text", "json", "github"], default="text", help="how to print findings"
+    p = sub.add_parser(
+        "validate",
+        help="check a spec (fast, no SageMaker SDK), or a pipeline definition JSON against what SageMaker accepts",
+        description="PATH is a spec (.yaml: checked alone; with --deep compiled, then checked as a "
+        "definition) or a pipeline definition (.json, from any tool). Exit 0 valid, 1 error findings, "
+        "2 unreadable input or a spec that does not validate. Rules: --list-rules, docs/lint-rules.md.",
     )
+    p.add_argument("spec", metavar="PATH", nargs="?", help="a spec (.yaml) or a pipeline definition (.json)")
+    p.add_argument(
+        "--var", action="append", default=[], metavar="KEY=VALUE", help="a Jinja2 variable for the spec"
+    )
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="for a spec: compile it and check the definition and its artifacts",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "github", "sarif"],
+        default="text",
+        help="how to print findings (sarif: SARIF 2.1.0)",
+    )
+    p.add_argument("--list-rules", action="store_true", help="print every rule's code and description")
     p.set_defaults(func=cmd_validate)
 
     from .local.cli import add_commands
