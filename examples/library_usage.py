@@ -1,6 +1,9 @@
 """Load, validate, compile and run the census pipeline from Python (no AWS, no Docker).
 
-    python examples/library_usage.py --data path/to/census-income.csv [--work-dir DIR] [--trials 4]
+    python examples/library_usage.py [--work-dir DIR] [--trials 4]
+
+The census spec reads adult.data and adult.test as AWS publishes them; the local run finds them in
+examples/data/ (no network, no AWS credentials).
 
 A spec is a Pydantic model: edit it in Python and the edit is validated. Bad specs raise
 SpecError with one Finding per problem (file, line, column, dotted path, message).
@@ -33,7 +36,6 @@ def show_validation() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the Adult CSV (census-income.csv)")
     parser.add_argument("--work-dir", type=Path, default=Path(".lgbm-pipeline"))
     parser.add_argument("--trials", type=int, default=4, help="tuning trials (the spec says 20)")
     args = parser.parse_args()
@@ -48,9 +50,11 @@ def main() -> None:
 
     # The first run of a pipeline with Clarify checks establishes their baselines (as in SageMaker,
     # a check with no previous baseline fails otherwise).
-    execution = run_local(spec, work_dir=args.work_dir, data={spec.input_uri: args.data}, first_run=True)
+    execution = run_local(spec, work_dir=args.work_dir, first_run=True)
     for record in execution.steps.values():
         print(f"{record.name:28} {record.status:12} {record.note or ''}")
+    if execution.status != "Succeeded":
+        raise SystemExit(f"the run failed: {execution.failure_reason}")
     evaluate = execution.steps["Evaluate"].properties["ProcessingOutputConfig"]["Outputs"]["evaluation"]
     report = args.work_dir / "s3" / evaluate["S3Output"]["S3Uri"][5:] / "evaluation.json"
     metrics = json.loads(report.read_text())["classification_metrics"]

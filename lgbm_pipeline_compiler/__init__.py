@@ -4,7 +4,7 @@
 >>> spec = load_spec("specs/census.yaml", variables={"env": "prod"})
 >>> print(render_json(compile_spec(spec)))
 
-Run it locally (no AWS, no Docker) with ``run_local(spec, data={spec.input_uri: "adult.csv"})``.
+Run it locally (no AWS, no Docker) with ``run_local(spec, first_run=True)``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,16 @@ def problems_of(step: dict) -> list[str]:
 def test_every_job_step_is_a_request_sagemaker_accepts(census_compiled):
     steps = [s for s in walk_steps(census_compiled.definition["Steps"]) if s["Type"] in OPERATIONS]
     assert sorted(s["Type"] for s in steps) == sorted(
-        ["Processing", "Processing", "Tuning", "Model", "ClarifyCheck", "ClarifyCheck", "RegisterModel"]
+        [
+            "Processing",
+            "Processing",
+            "Tuning",
+            "Model",
+            "ClarifyCheck",
+            "ClarifyCheck",
+            "RegisterModel",
+            "Transform",
+        ]
     )
     assert {s["Name"]: problems_of(s) for s in steps} == {s["Name"]: [] for s in steps}
 
