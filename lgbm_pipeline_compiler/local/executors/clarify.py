@@ -3,7 +3,8 @@
 The step's own inputs are used: its analysis config (the artifact SageMaker Clarify would read),
 its dataset, and the model it names. Baseline semantics follow ClarifyCheckStep: the baseline is
 the supplied constraints if given, else the drift-check baseline of the latest approved package in
-the model package group; `SkipCheck` computes without failing; `RegisterNewBaseline` makes the
+the model package group; with neither, the step fails unless SkipCheck and RegisterNewBaseline
+are both true (a first run); `SkipCheck` computes without failing; `RegisterNewBaseline` makes the
 calculated result the baseline used for drift checks.
 """
 
@@ -15,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..baselines import no_baseline_message
 from ..context import StepContext, StepFailed, python
 from .processing import collect_outputs, stage_inputs
 
@@ -56,7 +58,13 @@ def run(ctx: StepContext) -> dict[str, Any]:
     ctx.store.download(model_uri, model_dir)
 
     supplied = step.get("SuppliedBaselineConstraints") or None
-    baseline_uri = supplied or registry_baseline(ctx, step.get("ModelPackageGroupName"), keys)
+    group = step.get("ModelPackageGroupName")
+    baseline_uri = supplied or registry_baseline(ctx, group, keys)
+    skip, register = _flag(step.get("SkipCheck")) == "true", _flag(step.get("RegisterNewBaseline")) == "true"
+    if baseline_uri is None and not (skip and register):
+        # ClarifyCheckStepMetadata: with SkipCheck or RegisterNewBaseline False, "the previous
+        # baseline of the configured check type must be available".
+        raise StepFailed(no_baseline_message(ctx.step, group))
     command = [
         python(), str(resources.files("lgbm_pipeline_compiler.step_scripts").joinpath(SCRIPT)),
         "--check", check,
