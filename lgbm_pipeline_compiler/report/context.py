@@ -104,6 +104,7 @@ def report_context(
     if shap_data is not None:
         global_values = shap_data["global_values"]
         shap = {
+            "rows": shap_data.get("rows", len(shap_data["values"])),
             "agg_method": shap_data["agg_method"],
             "expected_value": shap_data["expected_value"],
             "ndcg": shap_data.get("ndcg"),

@@ -86,6 +86,7 @@ def shap_inputs(output_dir: Path, analysis: dict, data: dict) -> dict | None:
         "ndcg": shap["ndcg"],
         "ndcg_threshold": shap["ndcg_threshold"],
         "label": shap["label"],
+        "rows": len(values),
     }
 
 

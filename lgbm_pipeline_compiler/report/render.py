@@ -38,7 +38,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#666;fon
 {% if facet.bars_svg %}<div>{{ facet.bars_svg | safe }}</div>{% endif %}
 {% endfor %}{% endfor %}
 {% if shap %}<h2>SHAP feature attributions</h2>
-<p>Exact TreeSHAP from LightGBM on all {{ rows }} rows; values in log-odds (raw margin) units;
+<p>Sample size: <b>{{ shap.rows }} rows explained</b> (exact TreeSHAP from LightGBM on each row, no sampling of
+coalitions); values in log-odds (raw margin) units;
 global aggregation <b>{{ shap.agg_method }}</b>; expected value {{ "%.5f" | format(shap.expected_value) }}{% if shap.ndcg is not none %};
 nDCG against the baseline <b>{{ "%.4f" | format(shap.ndcg) }}</b> (threshold {{ "%.2f" | format(shap.ndcg_threshold) }}){% endif %}.</p>
 <h3>Global importance</h3><div>{{ shap.bar_svg | safe }}</div>
@@ -86,8 +87,8 @@ def render_markdown(context: Mapping, top_features: int = 10) -> str:
         shap = context["shap"]
         extra = "" if shap["ndcg"] is None else f" · nDCG vs baseline {shap['ndcg']:.4f}"
         lines += [
-            f"**SHAP global importance** ({shap['agg_method']}, log-odds; expected value "
-            f"{shap['expected_value']:.4f}{extra})",
+            f"**SHAP global importance** ({shap['rows']} rows explained · {shap['agg_method']}, log-odds; "
+            f"expected value {shap['expected_value']:.4f}{extra})",
             "",
             "| # | Feature | Value |",
             "|---:|---|---:|",
