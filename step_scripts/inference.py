@@ -1,14 +1,32 @@
 """SageMaker serving handlers for the LightGBM model written by train.py.
 
-The scikit-learn serving container imports this file from ``/opt/ml/model/code`` and calls
-``model_fn`` once, then ``input_fn`` -> ``predict_fn`` -> ``output_fn`` per request.
+The scikit-learn 1.2-1 serving container (sagemaker-containers 2.8.6.post2: gunicorn, Flask 1.1.1)
+imports this file from ``/opt/ml/model/code``, calls ``model_fn`` once, then
+``transform_fn(model, request_body, content_type, accept)`` per request.
 
 Requests: ``text/csv`` rows without header, one value per schema feature in order (missing =
 empty or ``?``), or ``application/json`` as ``{"instances": [...]}`` or a bare list, whose items
 are records (``{"Age": 39, ...}``) or lists in feature order. Responses: ``text/csv`` lines
 ``probability,label`` (probability first, for Clarify) or ``application/json``
 ``{"predictions": [{"probability": p, "label": 0|1}, ...]}``; label = ``probability >= threshold``.
-A malformed request raises ``InferenceError`` (a ValueError with ``status_code`` 400/406/415).
+A malformed request is answered 400 (bad body), 406 (accept type) or 415 (content type) with a
+one-line ``text/plain`` reason.
+
+Why ``transform_fn`` (sources: aws/sagemaker-containers v2.8.6.post2, aws/sagemaker-scikit-learn-
+container branch 1.2-1, pallets/flask 1.1.1):
+
+- Every user function is wrapped so that any exception it raises is re-raised as ``ClientError``
+  (``_transformer.py:150-172``, ``_functions.py:91-95``). Nothing catches it on the way out
+  (``_transformer.py:198-207``), so Flask answers 500 (``app.py:1817-1820``, ``1857-1880``): a status
+  carried by an exception is lost. The 415/406 branches of the default chain
+  (``_transformer.py:226-236``) catch only ``UnsupportedFormatError``, which the wrapper has
+  already turned into ``ClientError``.
+- What ``transform_fn`` returns is the response: a ``worker.Response`` as is, with its status; a
+  tuple ``(body, content_type)`` becomes a 200 (``_transformer.py:203-207``). So client errors are
+  answered here, with the container's ``worker.Response`` (``_worker.py:118-139``).
+- The container refuses to start when ``transform_fn`` comes with ``input_fn``, ``predict_fn`` or
+  ``output_fn`` (``serving.py:90-101``: ``UserError``): the steps are named ``parse_input``,
+  ``predict`` and ``encode_output`` here.
 """
 
 from __future__ import annotations
@@ -26,13 +44,41 @@ import pandas as pd
 
 from step_common import Model, load_model, to_model_frame
 
+try:  # the serving container's response class (Flask), as serving.py:20-21 imports it
+    from sagemaker_containers.beta.framework import worker
+
+    Response = worker.Response
+except ImportError:  # elsewhere (tests, `lgbm-pipeline serve`): the attributes the server reads
+
+    class Response:  # type: ignore[no-redef]
+        """What a ``worker.Response(response=, status=, mimetype=)`` answers with: ``status_code``,
+        ``mimetype``, ``content_type`` (werkzeug adds ``; charset=utf-8`` to text types) and
+        ``get_data()``; the default mimetype is JSON, as in ``_worker.py:121``."""
+
+        default_mimetype = "application/json"
+
+        def __init__(
+            self, response: str | bytes | None = None, status: int = 200, mimetype: str | None = None
+        ):
+            body = response if response is not None else b""
+            self._data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+            self.status_code = int(status)
+            self.mimetype = mimetype or self.default_mimetype
+            text = self.mimetype.startswith("text/")
+            self.content_type = f"{self.mimetype}; charset=utf-8" if text else self.mimetype
+
+        def get_data(self) -> bytes:
+            return self._data
+
+
 CSV = "text/csv"
 JSON = "application/json"
 MISSING_TOKENS = ("", "?")
 
 
 class InferenceError(ValueError):
-    """A client error: bad request body (400), unacceptable accept type (406), bad content type (415)."""
+    """A client error: bad request body (400), unacceptable accept type (406), bad content type (415).
+    ``transform_fn`` answers it with that status; raised from the other functions."""
 
     def __init__(self, message: str, status_code: int = 400) -> None:
         super().__init__(message)
@@ -140,7 +186,7 @@ def parse_json(text: str) -> Batch:
     raise InferenceError("JSON instances must be all objects (records) or all lists")
 
 
-def input_fn(request_body: str | bytes, content_type: str) -> Batch:
+def parse_input(request_body: str | bytes, content_type: str) -> Batch:
     """Parse a request body into a Batch; raises InferenceError (400/415) when malformed."""
     media = _media_type(content_type)
     if media not in (CSV, JSON):
@@ -187,7 +233,7 @@ def predict_proba(model: Model, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.booster.predict(features), dtype="float64")
 
 
-def predict_fn(data: Batch, model: Model) -> Prediction:
+def predict(data: Batch, model: Model) -> Prediction:
     probabilities = predict_proba(model, to_frame(data, model.schema))
     return Prediction(probabilities=probabilities, labels=(probabilities >= model.threshold).astype("int64"))
 
@@ -202,8 +248,8 @@ def _accept_type(accept: str | None) -> str:
     raise InferenceError(f"unsupported accept type '{accept}'; use {CSV} or {JSON}", 406)
 
 
-def output_fn(prediction: Prediction, accept: str | None) -> tuple[str, str]:
-    """Serialise predictions; returns (body, content type) as the serving container expects."""
+def encode_output(prediction: Prediction, accept: str | None) -> tuple[str, str]:
+    """Serialise predictions: (body, content type); raises InferenceError (406) for the accept type."""
     media = _accept_type(accept)
     pairs = [(float(p), int(label)) for p, label in zip(prediction.probabilities, prediction.labels)]
     if media == CSV:
@@ -212,5 +258,17 @@ def output_fn(prediction: Prediction, accept: str | None) -> tuple[str, str]:
 
 
 def handle(body: str | bytes, content_type: str, accept: str, model: Model) -> tuple[str, str]:
-    """input_fn -> predict_fn -> output_fn, for local use and tests."""
-    return output_fn(predict_fn(input_fn(body, content_type), model), accept)
+    """parse_input -> predict -> encode_output: (body, content type); raises InferenceError."""
+    return encode_output(predict(parse_input(body, content_type), model), accept)
+
+
+def transform_fn(model: Model, request_body: str | bytes, content_type: str, accept: str) -> Response:
+    """The container's per-request entry point (``_transformer.py:198-207``): the predictions with
+    status 200, or a client error's status with its reason as one ``text/plain`` line. Any other
+    exception propagates (the container answers 500)."""
+    try:
+        body, media = handle(request_body, content_type, accept, model)
+    except InferenceError as err:
+        reason = " ".join(str(err).splitlines())
+        return Response(response=f"{reason}\n", status=err.status_code, mimetype="text/plain")
+    return Response(response=body, status=200, mimetype=media)

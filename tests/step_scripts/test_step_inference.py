@@ -15,7 +15,8 @@ from step_script_helpers import read_split
 N_ROWS = 1500
 
 # Mimics the scikit-learn serving container: code dir on sys.path, model_fn once, then
-# input_fn -> predict_fn -> output_fn per request. Requests come from a JSON file.
+# transform_fn(model, body, content_type, accept) per request (sagemaker-containers
+# _transformer.py:198-207), which answers with a response object. Requests come from a JSON file.
 SERVING_DRIVER = """
 import json, sys
 model_dir, requests_file = sys.argv[1], sys.argv[2]
@@ -25,12 +26,10 @@ model = inference.model_fn(model_dir)
 responses = []
 for request in json.load(open(requests_file)):
     body = request["body"].encode() if request.get("as_bytes") else request["body"]
-    try:
-        data = inference.input_fn(body, request["content_type"])
-        out, content_type = inference.output_fn(inference.predict_fn(data, model), request["accept"])
-        responses.append({"body": out, "content_type": content_type})
-    except inference.InferenceError as exc:
-        responses.append({"error": str(exc), "status": exc.status_code})
+    answer = inference.transform_fn(model, body, request["content_type"], request["accept"])
+    responses.append(
+        {"status": answer.status_code, "content_type": answer.mimetype, "body": answer.get_data().decode()}
+    )
 print(json.dumps(responses))
 """
 
@@ -89,7 +88,7 @@ def parse_csv_output(body: str) -> tuple[np.ndarray, np.ndarray]:
 
 def test_csv_round_trip_matches_the_booster(served, test_rows):
     for response in served[:2]:  # str body and bytes body
-        assert response["content_type"] == "text/csv"
+        assert (response["status"], response["content_type"]) == (200, "text/csv")
         proba, labels = parse_csv_output(response["body"])
         assert len(proba) == N_ROWS
         np.testing.assert_allclose(proba, test_rows["expected"], rtol=0, atol=1e-9)
@@ -99,7 +98,7 @@ def test_csv_round_trip_matches_the_booster(served, test_rows):
 
 def test_json_records_round_trip_matches_the_booster(served, test_rows):
     response = served[2]
-    assert response["content_type"] == "application/json"
+    assert (response["status"], response["content_type"]) == (200, "application/json")
     predictions = json.loads(response["body"])["predictions"]
     proba = np.array([p["probability"] for p in predictions])
     np.testing.assert_allclose(proba, test_rows["expected"], rtol=0, atol=1e-9)
@@ -113,8 +112,9 @@ def test_json_lists_in_feature_order_with_csv_answer(served, test_rows):
 
 def test_serving_reports_a_short_row_as_a_client_error(served):
     assert served[4]["status"] == 400
+    assert served[4]["content_type"] == "text/plain"
     features = ", ".join(ADULT_FEATURES)
-    assert served[4]["error"] == f"expected {len(ADULT_FEATURES)} values per row [{features}], got 3"
+    assert served[4]["body"] == f"expected {len(ADULT_FEATURES)} values per row [{features}], got 3\n"
 
 
 # --- in-process: handlers and bad requests --------------------------------------------------
@@ -178,6 +178,10 @@ def test_malformed_requests_raise_inference_error(scripts, model, body, content_
     assert exc.value.status_code == status
     assert message in str(exc.value)
     assert isinstance(exc.value, ValueError)
+    # as the container calls it: the status and reason in the answer
+    answer = scripts.inference.transform_fn(model, body, content_type, "text/csv")
+    assert (answer.status_code, answer.mimetype) == (status, "text/plain")
+    assert answer.get_data() == f"{exc.value}\n".encode()
 
 
 def test_wrong_column_count_hints_at_the_target(scripts, model, test_rows):
