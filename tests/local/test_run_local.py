@@ -86,7 +86,7 @@ def test_endpoint_serves_probabilities_equal_to_the_booster(approved_run):
         answer = urllib.request.urlopen(request).read().decode().strip().splitlines()
         served = np.array([float(line.split(",")[0]) for line in answer])
         booster = lgb.Booster(model_file=str(model.model_dir / "model.txt"))
-        frame = model.handlers.to_frame(model.handlers.input_fn(rows, "text/csv"), model.model.schema)
+        frame = model.handlers.to_frame(model.handlers.parse_input(rows, "text/csv"), model.model.schema)
         expected = booster.predict(model.handlers.to_model_frame(frame, model.model.schema))
         np.testing.assert_allclose(served, expected, rtol=0, atol=1e-9)
         assert 0 < served[0] < served[1] < 1

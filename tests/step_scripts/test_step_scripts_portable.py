@@ -15,6 +15,7 @@ from step_script_helpers import MODULE_NAMES, SOURCES
 LIBRARIES = {"__future__", "argparse", "csv", "collections", "dataclasses", "gzip", "hashlib", "io", "json"}
 LIBRARIES |= {"math", "os", "pathlib", "re", "shutil", "sys", "tarfile", "tempfile", "typing"}
 LIBRARIES |= {"numpy", "pandas", "sklearn", "lightgbm", "boto3"}
+LIBRARIES |= {"sagemaker_containers"}  # the sklearn 1.2-1 serving stack (inference.py's worker.Response)
 
 
 def imported_modules(source: str) -> set[str]:
@@ -85,6 +86,10 @@ def test_entry_point_shape(name):
 
 
 def test_inference_defines_the_serving_handlers(scripts):
-    for handler in ("model_fn", "input_fn", "predict_fn", "output_fn", "predict_proba"):
+    """model_fn and transform_fn only: sagemaker-containers refuses a module that defines transform_fn
+    beside input_fn, predict_fn or output_fn (serving.py:97-98 in the sklearn 1.2-1 image)."""
+    for handler in ("model_fn", "transform_fn", "parse_input", "predict", "encode_output", "predict_proba"):
         assert callable(getattr(scripts.inference, handler))
+    for forbidden in ("input_fn", "predict_fn", "output_fn"):
+        assert not hasattr(scripts.inference, forbidden)
     assert issubclass(scripts.inference.InferenceError, ValueError)
