@@ -197,11 +197,8 @@ def make_server(model: ServingModel, host: str = "127.0.0.1", port: int = 8080) 
                 return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            content_type = self.headers.get("Content-Type", "text/csv")
-            accept = self.headers.get("Accept") or content_type
-            if accept in ("*/*", ""):
-                accept = content_type
-            self._send(*model.invoke(body, content_type, accept))
+            # The headers as sent: invoke() applies the container's defaults (JSON for both).
+            self._send(*model.invoke(body, self.headers.get("Content-Type"), self.headers.get("Accept")))
 
         def log_message(self, fmt: str, *args: Any) -> None:
             sys.stderr.write(f"serve: {fmt % args}\n")

@@ -81,7 +81,9 @@ def test_endpoint_serves_probabilities_equal_to_the_booster(approved_run):
         rows = "39,State-gov,Bachelors,13,Never-married,Adm-clerical,Not-in-family,White,Male,2174,0,40,United-States\n"
         rows += "52,Self-emp-inc,HS-grad,9,Married-civ-spouse,Exec-managerial,Wife,White,Female,15024,0,40,United-States\n"
         request = urllib.request.Request(
-            f"{url}/invocations", data=rows.encode(), headers={"Content-Type": "text/csv"}
+            f"{url}/invocations",
+            data=rows.encode(),
+            headers={"Content-Type": "text/csv", "Accept": "text/csv"},
         )
         answer = urllib.request.urlopen(request).read().decode().strip().splitlines()
         served = np.array([float(line.split(",")[0]) for line in answer])
