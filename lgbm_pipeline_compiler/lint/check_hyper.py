@@ -17,8 +17,8 @@ import tarfile
 from collections.abc import Iterator
 from typing import Any
 
-from .check_shapes import did_you_mean
 from .document import Document, StepRef
+from .hints import did_you_mean
 from .rules import LintFinding
 
 SAGEMAKER_OWN = ("sagemaker_", "_tuning_objective_metric")
@@ -195,7 +195,7 @@ def _ranges(doc: Document, ref: StepRef, table: Table, ranges: Any, where: tuple
                 hint = did_you_mean(name, list(table.entries)) or f"it accepts {', '.join(table.entries)}"
                 yield doc.finding(
                     "E3002",
-                    f"{table.script} does not accept hyperparameter '{name}' (a {kind} tuning range)",
+                    f"{table.script} does not accept hyperparameter '{name}' (tuned as {kind})",
                     hint,
                     step=ref,
                     path=path,

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from .check_shapes import did_you_mean
 from .document import Document, Expression, StepRef
+from .hints import did_you_mean, name_problems
 from .properties import check_property, path_tokens
 from .reports import check_json_path
-from .requests import check_value
 from .rules import LintFinding
 from .shapes import input_shape, shape
 
@@ -195,43 +194,81 @@ def _depends_on(doc: Document, edges: dict[str, set[str]]) -> Iterator[LintFindi
 
 
 def _cycles(doc: Document, edges: dict[str, set[str]]) -> Iterator[LintFinding]:
-    """One finding per cycle, on the cycle's first step in definition order."""
+    """One finding per group of steps that depend on each other (a strongly connected component),
+    naming its shortest cycle through the group's first step in definition order."""
     order = {ref.name: ref.index for ref in doc.steps}
-    state: dict[str, int] = {}
-    found: list[list[str]] = []
-
-    def visit(node: str, stack: list[str]) -> None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(edges.get(node, ()), key=lambda n: order.get(n, 0)):
-            if nxt == node or nxt not in edges:
-                continue
-            if state.get(nxt) == 1:
-                found.append(stack[stack.index(nxt) :])
-            elif nxt not in state:
-                visit(nxt, stack)
-        stack.pop()
-        state[node] = 2
-
-    for ref in doc.steps:
-        if ref.name not in state:
-            visit(ref.name, [])
-    for cycle in found:
-        first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
-        cycle = cycle[first:] + cycle[:first]
+    for group in _components(edges, order):
+        first = min(group, key=order.__getitem__)
+        cycle = _shortest_cycle(first, edges, group, order)
         yield doc.finding(
             "E2009",
-            "steps depend on each other in a cycle: " + " → ".join([*cycle, cycle[0]]),
+            "steps depend on each other in a cycle: " + " → ".join([*cycle, first]),
             "remove one of the DependsOn entries or property references that close the cycle",
-            step=doc.by_name[cycle[0]],
+            step=doc.by_name[first],
         )
+
+
+def _components(edges: dict[str, set[str]], order: dict[str, int]) -> list[set[str]]:
+    """Tarjan's strongly connected components with more than one step."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ()), key=lambda n: order.get(n, 0)):
+            if nxt not in edges or nxt == node:
+                continue
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                out.append(group)
+
+    for name in sorted(edges, key=lambda n: order.get(n, 0)):
+        if name not in index:
+            visit(name)
+    return sorted(out, key=lambda g: min(order[n] for n in g))
+
+
+def _shortest_cycle(
+    start: str, edges: dict[str, set[str]], group: set[str], order: dict[str, int]
+) -> list[str]:
+    """Breadth-first from ``start`` back to it, within the group."""
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for nxt in sorted(edges.get(node, ()) & group, key=order.__getitem__):
+                if nxt == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return path[::-1]
+                if nxt not in previous:
+                    previous[nxt] = node
+                    following.append(nxt)
+        frontier = following
+    return [start]
 
 
 def _property_files(doc: Document) -> Iterator[LintFinding]:
     for ref in doc.steps:
         files = ref.step.get("PropertyFiles")
-        if not isinstance(files, list):
-            continue
+        if not isinstance(files, list) or not isinstance(ref.step.get("Arguments"), dict):
+            continue  # no Arguments: E1011
         outputs = [
             o.get("OutputName")
             for o in (ref.arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
@@ -262,8 +299,8 @@ def _property_files(doc: Document) -> Iterator[LintFinding]:
 def _limit(
     doc: Document, value: object, shape_obj: object, what: str, step: StepRef | None, path: tuple
 ) -> Iterator[LintFinding]:
-    for problem in check_value(value, shape_obj):
-        yield doc.finding("E2011", f"{what}: {problem.message}", step=step, path=path, value=value)
+    for message in name_problems(value, shape_obj, what):
+        yield doc.finding("E2011", message, step=step, path=path, value=value)
 
 
 def _names(doc: Document) -> Iterator[LintFinding]:

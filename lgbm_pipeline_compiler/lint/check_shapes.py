@@ -10,11 +10,11 @@ HadoopJarStep and Lambda's function name against botocore's EMR and Lambda shape
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from typing import Any
 
 from .document import Document, StepRef, is_expression
+from .hints import did_you_mean, name_problems
 from .requests import check_request, check_value, with_placeholders
 from .rules import LintFinding
 from .shapes import shape
@@ -59,11 +59,6 @@ OUTPUT_TYPES = ["String", "Integer", "Boolean", "Float"]
 BINARY_CONDITIONS = ["Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo"]
 CONDITIONS = [*BINARY_CONDITIONS, "In", "Not", "Or"]
 PARAMETER_TYPES = {"String": (str,), "Integer": (int,), "Float": (float, int), "Boolean": (bool,)}
-
-
-def did_you_mean(value: Any, choices: list[str] | set[str]) -> str:
-    close = difflib.get_close_matches(str(value), sorted(choices), n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def check(doc: Document) -> Iterator[LintFinding]:
@@ -217,10 +212,8 @@ def _lambda(doc: Document, ref: StepRef) -> Iterator[LintFinding]:
     if arn is None:
         yield doc.finding("E1011", "a Lambda step needs FunctionArn", step=ref)
     elif not is_expression(arn):
-        for problem in check_value(arn, shape("FunctionName", "lambda")):
-            yield doc.finding(
-                "E1012", f"FunctionArn: {problem.message}", step=ref, path=("FunctionArn",), value=arn
-            )
+        for message in name_problems(arn, shape("FunctionName", "lambda"), "FunctionArn", "Lambda"):
+            yield doc.finding("E1012", message, step=ref, path=("FunctionArn",), value=arn)
     yield from _output_parameters(doc, ref)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .check_shapes import did_you_mean
 from .document import StepRef
+from .hints import did_you_mean
 from .shapes import output_shape, shape
 
 DESCRIBE = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import difflib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
@@ -52,9 +53,20 @@ def _declared(source: str) -> tuple[list[str], dict[str, Any]]:
     return metrics, defaults
 
 
-def evaluate_report(doc: Document, ref: StepRef) -> tuple[str, dict[str, Any]] | None:
-    """(the directory evaluation.json is written to, its structure as nested dicts) when the step
-    runs evaluate.py; None for any other step."""
+@dataclass(frozen=True)
+class Report:
+    directory: str
+    """Where the step's script writes the report (its --output-dir)."""
+    structure: dict[str, Any]
+    """The report's keys as nested dicts."""
+    metrics: list[str]
+    """Every metric the script can report (its METRICS)."""
+    chosen: list[str]
+    """The metrics this step reports (its --metrics)."""
+
+
+def evaluate_report(doc: Document, ref: StepRef) -> Report | None:
+    """What the step writes when it runs evaluate.py; None for any other step."""
     app = ref.arguments.get("AppSpecification") or {}
     entry = [e for e in app.get("ContainerEntrypoint") or [] if isinstance(e, str)]
     if not any(PurePosixPath(e).name == "evaluate.py" for e in entry):
@@ -73,7 +85,7 @@ def evaluate_report(doc: Document, ref: StepRef) -> tuple[str, dict[str, Any]] |
     names = [n.strip() for n in names if isinstance(n, str) and n.strip() in metrics]
     leaf = {"value": None, "standard_deviation": None}
     structure = {"classification_metrics": {name: dict(leaf) for name in [*names, "threshold"]}}
-    return str(arg("--output-dir")), structure
+    return Report(str(arg("--output-dir")), structure, metrics, names)
 
 
 def _paths(tree: dict[str, Any], prefix: str = "") -> list[str]:
@@ -95,7 +107,6 @@ def check_json_path(
         return [
             ("I2007", f"what step {ref.name} writes is not known statically: JsonGet path not checked", "")
         ]
-    directory, structure = report
     outputs = (ref.arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
     local = {
         o.get("OutputName"): (o.get("S3Output") or {}).get("LocalPath")
@@ -103,24 +114,34 @@ def check_json_path(
         if isinstance(o, dict)
     }
     name, file_path = property_file.get("OutputName"), property_file.get("FilePath")
-    if local.get(name) != directory or file_path != REPORT_FILE:
-        where = f"{file_path} in output {name} ({local.get(name)})"
+    if name not in local:
+        return []  # E2008: the property file names an output the step does not have
+    if local[name] != report.directory or file_path != REPORT_FILE:
         return [
             (
                 "E2006",
-                f"evaluate.py writes {REPORT_FILE} in {directory}, not {where}",
-                f"point property file {property_file.get('PropertyFileName')} at {REPORT_FILE} of the output whose LocalPath is {directory}",
+                f"evaluate.py writes {REPORT_FILE} in {report.directory}, not {file_path} in output {name} ({local[name]})",
+                f"point property file {property_file.get('PropertyFileName')} at {REPORT_FILE} of the output "
+                f"whose LocalPath is {report.directory}",
             )
         ]
-    node: Any = structure
-    for part in json_path.split("."):
+    parts = json_path.split(".")
+    metric = parts[1] if len(parts) >= 2 and parts[0] == "classification_metrics" else None
+    if metric in report.metrics and metric not in report.chosen:
+        return [
+            (
+                "E2006",
+                f"'{json_path}' is not in the report: this step runs evaluate.py with --metrics "
+                f"{','.join(report.chosen)}",
+                f"add {metric} to the step's --metrics",
+            )
+        ]
+    node: Any = report.structure
+    for part in parts:
         if not isinstance(node, dict) or part not in node:
-            known = _paths(structure)
+            known = _paths(report.structure)
             close = difflib.get_close_matches(json_path, known, n=1)
-            metric = json_path.split(".")[1] if json_path.count(".") >= 1 else ""
-            hint = f"did you mean '{close[0]}'?" if close else f"paths: {', '.join(known)}"
-            if json_path.startswith("classification_metrics.") and metric and not close:
-                hint = f"evaluate.py reports {', '.join(structure['classification_metrics'])} (its --metrics)"
+            hint = f"did you mean '{close[0]}'?" if close else f"it has {', '.join(known)}"
             return [("E2006", f"'{json_path}' is not in the report evaluate.py writes ({REPORT_FILE})", hint)]
         node = node[part]
     return []

@@ -222,7 +222,18 @@ DEVIATIONS = (
         "An EMR step's StepConfig without Name",
         "SageMaker names the EMR step at execution; the SDK's EMRStep never writes Name (its "
         "docstring: 'The Name attribute in AddJobFlowSteps cannot be passed; it will be set during runtime')",
-        _not_required("definitions", "EMRStep", "properties", "Arguments", "properties", "StepConfig", name="Name"),
+        _not_required(
+            "definitions", "EMRStep", "properties", "Arguments", "properties", "StepConfig", name="Name"
+        ),
+    ),
+    Deviation(
+        "A retry policy's ExceptionType as a list",
+        "the schema takes one exception type; the SDK's StepRetryPolicy and SageMakerJobStepRetryPolicy "
+        "write a list of them (to_request: [e.value for e in exception_types]), as SageMaker takes them",
+        lambda s: at(s, "definitions", "RetryPolicy", "properties").__setitem__(
+            "ExceptionType",
+            {"type": "array", "items": at(s, "definitions", "RetryPolicy", "properties")["ExceptionType"]},
+        ),
     ),
     Deviation(
         "PropertyFiles on Processing steps",
