@@ -118,8 +118,11 @@ def check_with_kinds(doc: Document) -> Iterator[tuple[LintFinding, str]]:
     path = schema_path()
     try:
         validator, _, branches = _validators(str(path), path.stat().st_mtime)
-    except (OSError, ValueError) as err:
-        reason = "absent" if isinstance(err, FileNotFoundError) else f"unreadable ({err})"
+    except ImportError:  # jsonschema comes with the SageMaker SDK; without it, say so
+        yield doc.finding("I4002", "AWS's pipeline-definition schema was not checked: jsonschema is not installed"), ""
+        return
+    except (OSError, ValueError, LookupError) as err:  # LookupError: not the layout DEVIATIONS patch
+        reason = "absent" if isinstance(err, FileNotFoundError) else f"unreadable ({type(err).__name__}: {err})"
         message = f"AWS's pipeline-definition schema was not checked: {path} is {reason}"
         yield doc.finding("I4002", message, f"set {ENV} to its path"), ""
         return

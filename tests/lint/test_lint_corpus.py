@@ -30,7 +30,9 @@ from lgbm_pipeline_compiler.cli import main
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "lint" / "corpus"
 REGEN = os.environ.get("LGBM_REGEN_GOLDEN") == "1"
-CASES = sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".json", ".yaml") and not p.name.startswith("_"))
+CASES = sorted(
+    p.name for p in CORPUS.iterdir() if p.suffix in (".json", ".yaml") and not p.name.startswith("_")
+)
 SUBPROCESS_CASES = ["cycle.json", "gate_path_not_in_report.json", "spec_misspelt_hyperparameter.yaml"]
 LINE = re.compile(r"^tests/lint/corpus/[\w.]+(:\d+:\d+)?: (?P<code>[EWI]\d{4}) \[[^\]]+\]")
 
