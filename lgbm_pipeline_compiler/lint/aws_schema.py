@@ -9,7 +9,9 @@ The schema is older than what the SDK (2.257) emits and SageMaker accepts. ``DEV
 written, minimal list of where we depart from it, each with its reason; every other schema error
 is reported. Each step is validated against its own type's definition (the schema's ``oneOf`` over
 all step types would only say "not valid under any of the given schemas"), and the steps inside a
-condition's branches one by one, after checking that the schema allows their type there.
+condition's branches one by one, after checking that the schema allows their type there. The
+evaluator is ``minischema.py`` (jsonschema's answers, a fraction of its import time), or
+``jsonschema`` for a schema that uses keywords minischema does not implement.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import minischema
 from .document import Document, StepRef
 from .rules import LintFinding
 from .schema_deviations import DEVIATIONS, at
@@ -56,8 +59,6 @@ def schema_path() -> Path:
 @functools.lru_cache(maxsize=4)
 def _validators(path: str, stamp: float) -> tuple[Any, dict[str, Any], dict[str, list[str]]]:
     """(validator factory, patched schema, allowed step definitions per branch)."""
-    from jsonschema import Draft7Validator
-
     schema = json.loads(Path(path).read_text(encoding="utf-8"))
     for deviation in DEVIATIONS:
         deviation.patch(schema)
@@ -68,15 +69,19 @@ def _validators(path: str, stamp: float) -> tuple[Any, dict[str, Any], dict[str,
         branches[branch] = [choice["$ref"].rsplit("/", 1)[-1] for choice in items.get("oneOf", [])]
         condition_args[branch]["items"] = {}  # each branch step is validated by itself
     schema["properties"]["Steps"] = {"type": "array"}  # each step is validated by itself
+    try:
+        root = minischema.Validator(schema)
+        make = functools.partial(minischema.Validator, root=schema)
+    except minischema.Unsupported:  # a schema beyond the small evaluator: jsonschema itself
+        from jsonschema import Draft7Validator
+
+        root, make = Draft7Validator(schema), Draft7Validator
 
     @functools.cache
     def validator(definition: str | None) -> Any:
-        target = (
-            schema
-            if definition is None
-            else {"$ref": f"#/definitions/{definition}", "definitions": schema["definitions"]}
-        )
-        return Draft7Validator(target)
+        if definition is None:
+            return root
+        return make({"$ref": f"#/definitions/{definition}", "definitions": schema["definitions"]})
 
     return validator, schema, branches
 
@@ -118,11 +123,18 @@ def check_with_kinds(doc: Document) -> Iterator[tuple[LintFinding, str]]:
     path = schema_path()
     try:
         validator, _, branches = _validators(str(path), path.stat().st_mtime)
-    except ImportError:  # jsonschema comes with the SageMaker SDK; without it, say so
-        yield doc.finding("I4002", "AWS's pipeline-definition schema was not checked: jsonschema is not installed"), ""
+    except ImportError:  # only for a schema beyond minischema: jsonschema comes with the SDK
+        yield (
+            doc.finding(
+                "I4002", "AWS's pipeline-definition schema was not checked: jsonschema is not installed"
+            ),
+            "",
+        )
         return
     except (OSError, ValueError, LookupError) as err:  # LookupError: not the layout DEVIATIONS patch
-        reason = "absent" if isinstance(err, FileNotFoundError) else f"unreadable ({type(err).__name__}: {err})"
+        reason = (
+            "absent" if isinstance(err, FileNotFoundError) else f"unreadable ({type(err).__name__}: {err})"
+        )
         message = f"AWS's pipeline-definition schema was not checked: {path} is {reason}"
         yield doc.finding("I4002", message, f"set {ENV} to its path"), ""
         return
