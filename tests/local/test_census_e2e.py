@@ -27,6 +27,7 @@ def test_every_step_succeeds(clarify_run):
         ("F1Gate", "Condition", "Succeeded"),
         ("Register-RegisterModel", "RegisterModel", "Succeeded"),
         ("Deploy", "Lambda", "Succeeded"),
+        ("BatchTransform", "Transform", "Succeeded"),
     ]
     assert len(steps["Tune"]["outputs"]["TrainingJobSummaries"]) == FAST_TRIALS
     assert steps["F1Gate"]["outputs"] == {"Outcome": True}
