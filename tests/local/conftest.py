@@ -235,12 +235,8 @@ def fork(run: SharedRun, tmp_path: Path, rerun: tuple[str, ...] = ()) -> Path:
             log.unlink()
         execution.steps[name] = StepRecord(name=name, type=step.type)
     shutil.rmtree(run_dir / "report", ignore_errors=True)
-    execution.status, execution.ended, execution.failure_reason, execution.report = (
-        EXECUTING,
-        None,
-        None,
-        None,
-    )
+    execution.status, execution.ended = EXECUTING, None
+    execution.failure_reason = execution.report = None
     if any(execution.steps[name].type == "RegisterModel" for name in reset):
         execution.registered_model_package = None
     store.save(execution)
