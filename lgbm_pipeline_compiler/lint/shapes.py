@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +45,10 @@ OTHER_SHAPES = {"emr": ("Step", "HadoopJarStepConfig"), "lambda": ("FunctionName
 
 
 def _cache_file() -> Path:
+    import botocore  # its __version__: cheaper than importlib.metadata
+
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    version = metadata.version("botocore")
+    version = botocore.__version__
     return root / "lgbm-pipeline-compiler" / f"lint-shapes-{CACHE_FORMAT}-botocore-{version}.json"
 
 
