@@ -6,6 +6,18 @@ the baseline's value (|value| > |baseline| + tolerance; for DI the ideal is 1 an
 |ln DI|). The explainability check computes the nDCG of the current global-SHAP ranking against
 the baseline's attributions (by magnitude) and violates below the threshold (0.90). Without a
 baseline nothing is compared; with skip_check violations are recorded but never fail the step.
+
+Where the baseline comes from follows ClarifyCheckStep: the supplied constraints; else the
+DriftCheckBaselines of the latest Approved package in the model package group
+(:func:`latest_approved_baseline`, with any boto3-style SageMaker client: the job's boto3 client in
+AWS, the local runner's control plane locally); else, unless SkipCheck and RegisterNewBaseline are
+both true, the check fails (:func:`no_baseline_message`). ClarifyCheckStepMetadata (SageMaker API
+reference), SkipCheck: "If it is set to False, the previous baseline of the configured check type
+must be available"; RegisterNewBaseline: "If it is set to False, the previous baseline of the
+configured check type must also be available". :func:`resolve_baseline` applies the rule in the
+job: there the lookup is made with boto3, so the job's IAM role needs sagemaker:ListModelPackages,
+sagemaker:DescribeModelPackage and s3:GetObject on the baseline object. Without a model package
+group no lookup is made and a missing baseline means nothing is compared (laptop runs, the report).
 """
 
 from __future__ import annotations
@@ -13,13 +25,20 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from bias_metrics import ALIASES
 from step_common import InputError, json_number
 
 NDCG_THRESHOLD = 0.90  # Model Monitor's feature attribution drift threshold
 SHAP_SECTION = "kernel_shap"  # where Clarify's analysis.json keeps the SHAP values
+DRIFT_CHECK_BASELINES = {
+    "bias": ("Bias", "PostTrainingConstraints"),
+    "explainability": ("Explainability", "Constraints"),
+}
+"""Where a model package keeps each check's baseline (DriftCheckBaselines, as RegisterModel writes it)."""
 
 
 def ndcg(baseline: Mapping[str, float], current: Mapping[str, float]) -> float:
@@ -124,6 +143,117 @@ def compare_explanations(
     return violations
 
 
+def latest_approved_baseline(client: Any, group: str, check: str) -> str | None:
+    """The S3 URI of ``check``'s DriftCheckBaselines constraints in the latest Approved package of
+    model package group ``group`` that has one; None when no Approved package has one.
+
+    ``client`` answers ``list_model_packages`` and ``describe_model_package`` as boto3's SageMaker
+    client does. Packages come newest first (ListModelPackages, Approved only, sorted by
+    CreationTime descending, page by page via NextToken); one without this check's baseline is
+    skipped. ``check`` is ``bias`` or ``explainability``.
+    """
+    section, member = DRIFT_CHECK_BASELINES[check]
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    while True:
+        page = client.list_model_packages(**request)
+        for summary in page.get("ModelPackageSummaryList") or []:
+            package = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+            baselines = (package.get("DriftCheckBaselines") or {}).get(section) or {}
+            uri = (baselines.get(member) or {}).get("S3Uri")
+            if uri:
+                return uri
+        if not page.get("NextToken"):
+            return None
+        request["NextToken"] = page["NextToken"]
+
+
+def no_baseline_message(check: str, group: str) -> str:
+    """Why a check without a previous baseline fails, and the switches that establish a first one."""
+    section, member = DRIFT_CHECK_BASELINES[check]
+    return (
+        f"no {check} baseline: none supplied (--baseline-constraints) and no Approved package in model "
+        f"package group {group} has one (DriftCheckBaselines.{section}.{member}). ClarifyCheckStep needs "
+        "the previous baseline unless SkipCheck and RegisterNewBaseline are both true; for a first run set "
+        f"SkipCheck and RegisterNewBaseline true (spec: clarify.{check}.baseline.skip_check / "
+        "register_new_baseline or their pipeline parameters; locally: lgbm-pipeline run --local --first-run)"
+    )
+
+
+IAM_NEEDED = (
+    "the job's role needs sagemaker:ListModelPackages, sagemaker:DescribeModelPackage and s3:GetObject "
+    "on the baseline"
+)
+
+
+def read_s3(client: Any, uri: str) -> bytes:
+    """An S3 object's bytes, with a boto3-style S3 client."""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise InputError(f"baseline '{uri}' is not an S3 object URI")
+    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def resolve_baseline(
+    settings: Any, clients: Callable[[], tuple[Any, Any]]
+) -> tuple[dict | None, str | None, str]:
+    """(baseline, where it came from, why the supplied one is unusable) under ClarifyCheckStep's rule.
+
+    ``settings`` has the job's ``baseline_constraints`` (a constraints file or dir; None, ``{}`` or
+    an empty dir: none supplied), ``model_package_group``, ``check``, ``skip_check`` and
+    ``register_new_baseline``. With none supplied and a group, unless this is a first run (skip
+    and register): the latest Approved package's, read with the (SageMaker, S3) clients that
+    ``clients()`` returns; none there is an InputError (:func:`no_baseline_message`). A broken
+    supplied baseline with skip is no error: the check is not enforced, so it cannot fail the step.
+    """
+    supplied, group, check = settings.baseline_constraints, settings.model_package_group, settings.check
+    skip, register = settings.skip_check, settings.register_new_baseline
+    if supplied:
+        try:
+            baseline = load_baseline(Path(supplied))
+        except InputError as exc:
+            if not skip:
+                raise
+            return None, None, str(exc)
+        if baseline is not None:
+            return baseline, supplied, ""
+    if not group or (skip and register):
+        return None, None, ""
+    if check not in DRIFT_CHECK_BASELINES:
+        raise InputError(f"--model-package-group needs --check bias or explainability, not {check}")
+    from botocore.exceptions import BotoCoreError, ClientError  # boto3's; only a lookup needs it
+
+    try:
+        sagemaker, s3 = clients()
+        uri = latest_approved_baseline(sagemaker, group, check)
+        if uri is None:
+            raise InputError(no_baseline_message(check, group))
+        baseline = parse_baseline(read_s3(s3, uri), uri)
+    except (BotoCoreError, ClientError) as exc:
+        raise InputError(
+            f"cannot look up the {check} baseline in model package group {group}: {exc} ({IAM_NEEDED})"
+        ) from None
+    if baseline is None:
+        raise InputError(f"the {check} baseline {uri} (latest Approved package in {group}) is empty")
+    print(f"clarify_check: checking against the baseline {uri} (latest Approved package in {group})")
+    return baseline, uri, ""
+
+
+def parse_baseline(text: str | bytes, name: str) -> dict | None:
+    """A constraints JSON's content; None for ``{}``, the compiler's "no baseline" placeholder."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"baseline constraints '{name}' is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"baseline constraints '{name}' must be a JSON object")
+    return data or None
+
+
 def load_baseline(path: Path) -> dict | None:
     """The constraints JSON; a directory must hold analysis.json, constraints.json or exactly one *.json.
 
@@ -142,13 +272,7 @@ def load_baseline(path: Path) -> dict | None:
         path = found[0]
     if not path.is_file():
         raise InputError(f"baseline constraints '{path}' does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"baseline constraints '{path.name}' is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"baseline constraints '{path.name}' must be a JSON object")
-    return data or None  # {}: the compiler's "no baseline" placeholder for a baseline parameter
+    return parse_baseline(path.read_bytes(), path.name)
 
 
 def check_baseline(
@@ -213,3 +337,53 @@ def baseline_note(
     elif violations and not fail_on_violation:
         note += " fail_on_violation is false: the step does not fail."
     return note
+
+
+@dataclass
+class Verdict:
+    """What ClarifyCheckStep makes of a run: status, whether the step fails, the violations, the
+    baseline used for drift checks afterwards, a one-sentence note and the SHAP nDCG."""
+
+    status: str
+    fails: bool
+    violations: list
+    drift_baseline: Mapping
+    note: str
+    ndcg: float | None = None
+
+
+def judge(
+    analysis: Mapping,
+    found: tuple[dict | None, str | None, str],
+    checks: Sequence[str],
+    settings: Any,
+    shap: tuple[str, Mapping[str, float]] | None = None,
+) -> Verdict:
+    """The verdict on ``analysis`` against ``found`` (:func:`resolve_baseline`'s answer).
+
+    ``settings`` has the job's ``skip_check``, ``register_new_baseline``, ``fail_on_violation``,
+    ``bias_tolerance`` and ``ndcg_threshold``; ``shap`` is (label, global SHAP values) when
+    explained. The drift baseline is this analysis when a new baseline is registered or there
+    was none, else the baseline checked against (ClarifyCheckStep's
+    BaselineUsedForDriftCheckConstraints).
+    """
+    baseline, source, problem = found
+    skip, violations, score = settings.skip_check, [], None
+    if baseline is not None:
+        try:
+            violations = check_baseline(
+                analysis, baseline, checks, settings.bias_tolerance, settings.ndcg_threshold
+            )
+        except InputError as exc:
+            if not skip:
+                raise
+            problem = str(exc)
+        if shap is not None:
+            score = ndcg_against(baseline, *shap)
+    status, fails = decide(
+        baseline is not None or bool(problem), skip, settings.fail_on_violation, violations
+    )
+    new_baseline = settings.register_new_baseline or baseline is None
+    source = source if baseline is not None else None
+    note = baseline_note(source, problem, violations, skip, settings.fail_on_violation)
+    return Verdict(status, fails, violations, analysis if new_baseline else baseline, note, score)

@@ -34,8 +34,12 @@ are exact TreeSHAP from LightGBM (``pred_contrib``) on every row, in log-odds, a
 ``num_clusters``) do not apply; ``median`` aggregation is of the signed values (the
 documentation's wording). DCAcc is written ``DCA``, as in Clarify's configs; both are accepted.
 
-Exit status: 0 done (also with violations when skipped or not enforced), 1 bad input,
-2 bad arguments, 3 check failed (one ``clarify_check: error: ...`` line on stderr).
+The baseline is ClarifyCheckStep's (clarify_baseline.resolve_baseline): the supplied one, else with
+``--model-package-group`` the latest Approved package's, looked up with boto3 (IAM: see there).
+SHAP progress (rows done, rows/s, every ~10% or 5 s) goes to stdout, the step log.
+
+Exit status: 0 done (also with violations when skipped or not enforced), 1 bad input or no
+baseline, 2 bad arguments, 3 check failed (one ``clarify_check: error: ...`` line on stderr).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,11 +70,8 @@ from bias_metrics import (
 from clarify_baseline import (
     NDCG_THRESHOLD,
     SHAP_SECTION,
-    baseline_note,
-    check_baseline,
-    decide,
-    load_baseline,
-    ndcg_against,
+    judge,
+    resolve_baseline,
     violation_line,
 )
 from step_common import (
@@ -93,6 +95,8 @@ DEFAULT_PROBABILITY_THRESHOLD = 0.5  # Clarify's default for ModelPredictedLabel
 SHAP_LABEL = "label0"
 LOCAL_SHAP_FILE = Path("explanations_shap") / "out.csv"
 CHECKS = ("bias", "explainability", "all")
+SHAP_PROGRESS = (0.10, 5.0)  # a progress line after this share of the rows or these seconds
+SHAP_CHUNK_ROWS = 1000  # rows per pred_contrib call: at least this, at most ~1% of the rows
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="/opt/ml/processing/input/config/analysis_config.json")
     p.add_argument("--output-dir", default="/opt/ml/processing/output")
     p.add_argument("--baseline-constraints", default=None, help="constraints JSON (or a dir holding one)")
+    p.add_argument("--model-package-group", default=None, help="else, the latest Approved baseline here")
     p.add_argument("--skip-check", type=parse_bool, default=False)
     p.add_argument("--register-new-baseline", type=parse_bool, default=False)
     p.add_argument("--fail-on-violation", type=parse_bool, default=True)
@@ -300,13 +305,24 @@ def bias_sections(
     return out
 
 
-def tree_shap(booster: Any, features: pd.DataFrame) -> tuple[np.ndarray, float]:
+def tree_shap(booster: Any, features: pd.DataFrame, progress: bool = False) -> tuple[np.ndarray, float]:
     """Per-row SHAP values (n x features, log-odds) and the expected value, from ``pred_contrib``.
 
     For every row, ``values.sum() + expected_value`` is the model's raw margin (local accuracy).
+    Rows go to LightGBM in chunks (rows are independent), so that ``progress`` lines can be printed.
     """
-    contrib = np.asarray(booster.predict(features, pred_contrib=True), dtype="float64")
-    if contrib.ndim != 2 or contrib.shape[1] != features.shape[1] + 1:
+    rows, parts, shown = len(features), [], 0
+    chunk, (share, seconds) = max(SHAP_CHUNK_ROWS, -(-rows // 100)), SHAP_PROGRESS
+    began = shown_at = time.monotonic()
+    for start in range(0, rows, chunk):
+        parts.append(np.asarray(booster.predict(features.iloc[start : start + chunk], pred_contrib=True)))
+        done, now = min(start + chunk, rows), time.monotonic()
+        if progress and (done - shown >= share * rows or now - shown_at >= seconds or done == rows):
+            rate = done / (now - began) if now > began else float("inf")
+            print(f"{PROG}: SHAP {done:,}/{rows:,} rows ({done / rows:.0%}), {rate:,.0f} rows/s", flush=True)
+            shown, shown_at = done, now
+    contrib = np.vstack(parts).astype("float64") if parts else np.empty((0, 0))
+    if contrib.ndim != 2 or contrib.shape[0] == 0 or contrib.shape[1] != features.shape[1] + 1:
         raise InputError(
             f"unexpected pred_contrib shape {contrib.shape} (a binary LightGBM model is expected)"
         )
@@ -364,7 +380,7 @@ def explain(
 ) -> dict:
     """SHAP values for every row; returns what the analysis and the report need of them."""
     shap_cfg = config.shap or {}
-    values, expected = tree_shap(booster, features)
+    values, expected = tree_shap(booster, features, progress=True)
     agg = shap_cfg.get("agg_method", "mean_abs")
     names = list(features.columns)
     if save_local or shap_cfg.get("save_local_shap_values"):
@@ -404,6 +420,12 @@ def report_meta(args: argparse.Namespace, model: Model, config: AnalysisConfig, 
     }
 
 
+def aws_clients() -> tuple[Any, Any]:
+    import boto3  # in the scikit-learn image; only a job that looks its baseline up needs it
+
+    return boto3.client("sagemaker"), boto3.client("s3")
+
+
 def run(args: argparse.Namespace) -> int:
     checks = ("bias", "explainability") if args.check == "all" else (args.check,)
     model = load_model(Path(args.model_dir))
@@ -413,15 +435,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the analysis config has no methods.post_training_bias or methods.pre_training_bias")
     if "explainability" in checks and config.shap is None:
         raise InputError("the analysis config has no methods.shap section")
-    baseline, baseline_problem = None, ""
-    if args.baseline_constraints:
-        try:
-            baseline = load_baseline(Path(args.baseline_constraints))
-        except InputError as exc:
-            if not args.skip_check:
-                raise
-            baseline_problem = str(exc)  # skip_check: the check is not run, so it cannot fail the step
-
+    found = resolve_baseline(args, aws_clients)  # before the work: a missing baseline fails fast
     frame = read_dataset(Path(args.data_dir), config.headers, schema)
     try:
         features = to_model_frame(frame, schema)
@@ -444,31 +458,17 @@ def run(args: argparse.Namespace) -> int:
         )
     _write_json(out / "analysis.json", analysis)
 
-    violations: list[dict] = []
-    score = None
-    if baseline is not None:
-        try:
-            violations = check_baseline(analysis, baseline, checks, args.bias_tolerance, args.ndcg_threshold)
-        except InputError as exc:
-            if not args.skip_check:
-                raise
-            baseline_problem = str(exc)
-        if shap is not None:
-            score = ndcg_against(baseline, shap["label"], dict(zip(shap["names"], shap["global_values"])))
-    status, fails = decide(
-        baseline is not None or bool(baseline_problem), args.skip_check, args.fail_on_violation, violations
-    )
-    _write_json(out / "violations.json", {"version": "1.0", "violations": violations})
-    new_baseline = args.register_new_baseline or baseline is None  # see drift_check_baseline.json above
-    _write_json(out / DRIFT_BASELINE_FILE, analysis if new_baseline else baseline)
-    source = args.baseline_constraints if baseline is not None else None
-    note = baseline_note(source, baseline_problem, violations, args.skip_check, args.fail_on_violation)
+    explained = None if shap is None else (shap["label"], dict(zip(shap["names"], shap["global_values"])))
+    verdict = judge(analysis, found, checks, args, explained)
+    _write_json(out / "violations.json", {"version": "1.0", "violations": verdict.violations})
+    _write_json(out / DRIFT_BASELINE_FILE, verdict.drift_baseline)
+    status, note, violations = verdict.status, verdict.note, verdict.violations
     if args.report_data:
         report = {
             "meta": report_meta(args, model, config, len(frame)),
             "status": status,
             "baseline_note": note,
-            "baseline": baseline,
+            "baseline": found[0],
             "data": str(Path(args.data_dir).resolve()),
             "headers": config.headers,
             "numeric": list(schema.get("numeric", [])),
@@ -477,7 +477,7 @@ def run(args: argparse.Namespace) -> int:
             else {
                 "label": shap["label"],
                 "agg_method": shap["agg_method"],
-                "ndcg": score,
+                "ndcg": verdict.ndcg,
                 "ndcg_threshold": args.ndcg_threshold,
                 "values": LOCAL_SHAP_FILE.as_posix(),
             },
@@ -486,7 +486,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"{PROG}: {args.check}: {len(frame)} rows; wrote {out / 'analysis.json'}")
     print(f"{PROG}: {status}: {note}")
-    if fails:
+    if verdict.fails:
         print(
             f"{PROG}: error: {violation_line(violations[0], len(violations), out / 'violations.json')}",
             file=sys.stderr,
