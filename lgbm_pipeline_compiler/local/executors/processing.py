@@ -1,13 +1,31 @@
 """Processing steps: inputs from the store into a container-shaped dir, the script in a subprocess,
-outputs back to the store."""
+outputs back to the store.
+
+A builtin-engine check (step_scripts/clarify_check.py) given ``--model-package-group`` and no
+supplied baseline looks up, in AWS, the latest Approved package's drift-check baseline with boto3
+from inside the job: ClarifyCheckStep's rule, the supplied constraints, else that baseline, else
+the step fails unless SkipCheck and RegisterNewBaseline are both true (ClarifyCheckStepMetadata,
+SkipCheck: "If it is set to False, the previous baseline of the configured check type must be
+available"). Locally the same lookup (clarify_baseline.latest_approved_baseline) asks the local
+control plane before the job starts, the baseline found is staged into the job's baseline input
+as if supplied, and the group argument is dropped, so the script never calls AWS.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..context import StepContext, StepFailed, python
+from ..control import LocalSageMaker
+
+CLARIFY_SCRIPT = "clarify_check.py"
+GROUP_FLAG, BASELINE_FLAG = "--model-package-group", "--baseline-constraints"
+BASELINE_DIR = "/opt/ml/processing/input/baseline"  # where the compiler maps a supplied baseline
 
 
 def script_in(entrypoint: list[str]) -> str | None:
@@ -25,9 +43,14 @@ def container_env(ctx: StepContext, environment: dict[str, str]) -> dict[str, st
 
 
 def stage_inputs(ctx: StepContext, inputs: list[dict[str, Any]]) -> None:
-    for item in inputs:
-        s3 = item["S3Input"]
-        ctx.store.download(s3["S3Uri"], Path(ctx.container_path(s3["LocalPath"])))
+    """Each input into its own empty dir, as in a new container (a resumed run reuses the step's
+    scratch dir: an input from the earlier attempt must not stay beside the new one)."""
+    folders = [Path(ctx.container_path(item["S3Input"]["LocalPath"])) for item in inputs]
+    for folder in folders:
+        if folder.is_relative_to(ctx.work):  # a container path (SageMaker requires /opt/ml/processing/)
+            shutil.rmtree(folder, ignore_errors=True)
+    for item, folder in zip(inputs, folders, strict=True):
+        ctx.store.download(item["S3Input"]["S3Uri"], folder)
 
 
 def collect_outputs(ctx: StepContext, outputs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -41,6 +64,65 @@ def collect_outputs(ctx: StepContext, outputs: list[dict[str, Any]]) -> dict[str
     return out
 
 
+def bundled_clarify_baseline() -> ModuleType:
+    """step_scripts/clarify_baseline.py, imported from the package. The shared step-script modules
+    import each other by their plain names (as on the job's PYTHONPATH), so the package's
+    step_common and bias_metrics are registered under those names first."""
+    from ...step_scripts import step_common
+
+    sys.modules.setdefault("step_common", step_common)
+    from ...step_scripts import bias_metrics
+
+    sys.modules.setdefault("bias_metrics", bias_metrics)
+    from ...step_scripts import clarify_baseline
+
+    return clarify_baseline
+
+
+def _value(arguments: list[str], flag: str) -> str | None:
+    i = arguments.index(flag) if flag in arguments else -1
+    return str(arguments[i + 1]) if 0 <= i < len(arguments) - 1 else None
+
+
+def approved_baseline(ctx: StepContext, arguments: list[str]) -> list[str]:
+    """The arguments of a clarify_check.py job with ``--model-package-group``, its lookup done here
+    (see the module docstring); StepFailed when there is no baseline and it is not a first run."""
+    rules = bundled_clarify_baseline()
+    group, check = _value(arguments, GROUP_FLAG), _value(arguments, "--check")
+    if not group or check not in rules.DRIFT_CHECK_BASELINES:
+        return arguments  # the script reports it, before any AWS call
+    i = arguments.index(GROUP_FLAG)
+    arguments = arguments[:i] + arguments[i + 2 :]  # looked up here: the script must not call AWS
+    supplied = _value(arguments, BASELINE_FLAG)
+    try:
+        if supplied and rules.load_baseline(Path(ctx.container_path(supplied))) is not None:
+            return arguments
+    except rules.InputError:
+        return arguments  # a broken supplied baseline: the script reports it
+    if all(
+        (_value(arguments, f) or "").lower() == "true" for f in ("--skip-check", "--register-new-baseline")
+    ):
+        return arguments  # a first run: nothing is compared
+    uri = rules.latest_approved_baseline(
+        LocalSageMaker(ctx.work_dir, ctx.services.get("registry")), group, check
+    )
+    if uri is None:
+        raise StepFailed(rules.no_baseline_message(check, group))
+    folder = Path(ctx.container_path(BASELINE_DIR))
+    shutil.rmtree(folder, ignore_errors=True)  # the "no baseline" placeholder
+    folder.mkdir(parents=True)
+    (folder / "constraints.json").write_bytes(ctx.store.read_bytes(uri))
+    if supplied:
+        arguments[arguments.index(BASELINE_FLAG) + 1] = BASELINE_DIR
+    else:
+        arguments += [BASELINE_FLAG, BASELINE_DIR]
+    ctx.log.write(
+        f"checking against the baseline {uri} (latest Approved package in model package group {group}; "
+        "none was supplied)\n"
+    )
+    return arguments
+
+
 def run(ctx: StepContext) -> dict[str, Any]:
     args = ctx.resolve(ctx.step["Arguments"])
     app = args["AppSpecification"]
@@ -51,8 +133,11 @@ def run(ctx: StepContext) -> dict[str, Any]:
     for item in outputs:
         Path(ctx.container_path(item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
     stage_inputs(ctx, args.get("ProcessingInputs", []))
+    arguments = [str(a) for a in app.get("ContainerArguments", [])]
+    if Path(script).name == CLARIFY_SCRIPT and GROUP_FLAG in arguments:
+        arguments = approved_baseline(ctx, arguments)
     command = [python(), ctx.container_path(script)]
-    command += [ctx.container_path(a) for a in app.get("ContainerArguments", [])]
+    command += [ctx.container_path(a) for a in arguments]
     env = {**os.environ, **container_env(ctx, args.get("Environment", {})), "OMP_NUM_THREADS": str(ctx.cores)}
     ctx.run_script(command, env=env)
     return {
