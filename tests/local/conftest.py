@@ -150,22 +150,16 @@ def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
     """Starts every shared run that a test of this session uses, all at once."""
     needed = sorted({name for item in request.session.items for name in item.fixturenames} & set(SHARED_RUNS))
     launches: dict[str, _Launch] = {}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    # This checkout's package, wherever the interpreter's editable install points.
+    path = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     for name in needed:
         text, arguments, default_work_dir = SHARED_RUNS[name]
         project = tmp_path_factory.mktemp(name.replace("_", "-"))
         spec = project / "spec" / "census.yaml"
         spec.parent.mkdir()
         spec.write_text(text())
-        command = [
-            sys.executable,
-            "-m",
-            "lgbm_pipeline_compiler.cli",
-            "run",
-            str(spec),
-            "--local",
-            *arguments,
-        ]
+        command = [sys.executable, "-m", "lgbm_pipeline_compiler.cli", "run", str(spec), "--local", *arguments]  # fmt: skip
         with (project / "stdout.txt").open("w") as out, (project / "stderr.txt").open("w") as err:
             process = subprocess.Popen(command, cwd=project, env=env, stdout=out, stderr=err)
         work = project / (".lgbm-pipeline" if default_work_dir else "work")
