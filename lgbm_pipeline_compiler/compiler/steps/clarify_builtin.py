@@ -4,9 +4,15 @@ Same inputs as the ClarifyCheckSteps (the Clarify dataset, an analysis config in
 the model — read directly, no shadow endpoint), same outputs (analysis.json, which doubles as the
 calculated constraints; drift_check_baseline.json, the baseline used for drift checks), the same
 baseline parameters (skip check, register new baseline, supplied constraints) and the same failure
-behaviour. ClarifyCheckStep's lookup of the latest approved package's baseline is not available:
-the baseline is the supplied constraints. An exposed supplied-constraints parameter defaults to a
-"no baseline" artifact ({}), since a processing input cannot be empty.
+behaviour. An exposed supplied-constraints parameter defaults to a "no baseline" artifact ({}),
+since a processing input cannot be empty.
+
+The baseline follows ClarifyCheckStep: the supplied constraints; else, when the spec has a
+`registry`, the DriftCheckBaselines of the latest Approved package in its model package group (the
+job gets `--model-package-group` and looks it up itself with boto3); else the step fails unless
+SkipCheck and RegisterNewBaseline are both true. For that lookup the job's IAM role (the pipeline
+role) needs sagemaker:ListModelPackages and sagemaker:DescribeModelPackage on the group's packages
+and s3:GetObject on their baseline objects (under `storage.write`).
 """
 
 from __future__ import annotations
@@ -118,6 +124,8 @@ def _build(
         "--fail-on-violation", _flag(baseline.fail_on_violation),
         "--register-new-baseline", _flag(ctx.params(f"{base}.register_new_baseline")),
     ]  # fmt: skip
+    if ctx.spec.registry is not None:  # ClarifyCheckStep's latest-Approved lookup, done by the job
+        arguments += ["--model-package-group", ctx.spec.registry.model_package_group]
     supplied_path = f"{base}.supplied_constraints"
     if ctx.params.is_exposed(supplied_path) and baseline.supplied_constraints is None:
         ctx.params.set_default(supplied_path, ctx.artifacts.add("no-baseline.json", b"{}\n"))
