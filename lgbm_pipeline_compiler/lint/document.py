@@ -61,6 +61,8 @@ class Document:
     artifacts: dict[str, bytes] | None = None
     """S3 URI → bytes of the artifacts the definition references (None: not available)."""
     pipeline_name: str | None = None
+    text: str = ""
+    """The file's text, when read from one (for line:col of findings)."""
     steps: list[StepRef] = field(default_factory=list)
 
     def __post_init__(self) -> None:

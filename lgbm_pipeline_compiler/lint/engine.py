@@ -97,7 +97,7 @@ def read_definition(path: str | Path) -> Document:
         raise _unreadable(file, f"not JSON: {err}") from None
     if not isinstance(definition, dict):
         raise _unreadable(file, "a pipeline definition is a JSON object with Steps")
-    return Document(definition, file, _manifest_artifacts(Path(path).parent, text))
+    return Document(definition, file, _manifest_artifacts(Path(path).parent, text), text=text)
 
 
 def _manifest_artifacts(folder: Path, text: str) -> dict[str, bytes] | None:

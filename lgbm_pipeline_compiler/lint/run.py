@@ -46,7 +46,10 @@ def lint_path(path: str, deep: bool = False, variables: Mapping[str, str] | None
     """Findings for a definition file, or (``deep``) a spec; raises UnreadableInput, SpecError or
     CompileError for input that cannot be checked."""
     if is_definition(path):
-        return lint_document(read_definition(path))
+        from .positions import place
+
+        doc = read_definition(path)
+        return place(lint_document(doc), doc.text)
     if deep:
         return lint_spec(path, variables)
     from ..spec import load_spec

@@ -54,7 +54,7 @@ def test_text_is_one_line_per_finding_with_a_summary_on_stderr(in_repo, capsys):
     code, out, err = run(capsys, "validate", BROKEN)
     assert [line.split(" ", 2)[1] for line in out.splitlines()] == ["I3003", "E2004"]  # in step order
     assert out.splitlines()[1] == (
-        f"{BROKEN}: E2004 [Evaluate] Arguments.ProcessingInputs[1].S3Input.S3Uri: "
+        f"{BROKEN}:382:24: E2004 [Evaluate] Arguments.ProcessingInputs[1].S3Input.S3Uri: "
         "Steps.Preprocess.ProcessingOutputConfig.Outputs['tset'].S3Output.S3Uri: step Preprocess has no "
         "output 'tset' (hint: did you mean 'test'?)"
     )
@@ -71,8 +71,8 @@ def test_json_format(in_repo, capsys):
         "severity": "error",
         "rule": "unknown-property",
         "file": BROKEN,
-        "line": None,
-        "col": None,
+        "line": 382,
+        "col": 24,
         "step": "Evaluate",
         "path": "Arguments.ProcessingInputs[1].S3Input.S3Uri",
         "message": "Steps.Preprocess.ProcessingOutputConfig.Outputs['tset'].S3Output.S3Uri: step Preprocess "
@@ -84,8 +84,12 @@ def test_json_format(in_repo, capsys):
 def test_github_annotations(in_repo, capsys):
     _, out, _ = run(capsys, "validate", BROKEN, "--format", "github")
     first, second = out.splitlines()
-    assert first.startswith(f"::notice file={BROKEN},title=I3003 hyperparameters-not-checked::[Tune]")
-    assert second.startswith(f"::error file={BROKEN},title=E2004 unknown-property::[Evaluate] Arguments.")
+    assert first.startswith(
+        f"::notice file={BROKEN},line=280,col=36,title=I3003 hyperparameters-not-checked::[Tune]"
+    )
+    assert second.startswith(
+        f"::error file={BROKEN},line=382,col=24,title=E2004 unknown-property::[Evaluate] Arguments."
+    )
     _, out, _ = run(
         capsys,
         "validate",
@@ -278,3 +282,28 @@ def test_read_definition_finds_no_manifest_for_a_bare_file():
 def test_the_rules_doc_lists_every_deviation():
     doc = (REPO / "docs" / "lint-rules.md").read_text(encoding="utf-8")
     assert [d.what for d in DEVIATIONS] == re.findall(r"^\d+\. \*\*(.+?)\.\*\* ", doc, flags=re.M)
+
+
+def test_json_positions_are_where_each_value_starts():
+    from lgbm_pipeline_compiler.lint.positions import place, value_positions
+    from lgbm_pipeline_compiler.lint.rules import LintFinding
+
+    text = '{\n  "a": [1, {"b": "x\\"y"}],\n  "c": {}\n}\n'
+    assert value_positions(text) == {
+        (): (1, 1),
+        ("a",): (2, 8),
+        ("a", 0): (2, 9),
+        ("a", 1): (2, 12),
+        ("a", 1, "b"): (2, 18),
+        ("c",): (3, 8),
+    }
+    missing = LintFinding("E1001", "m", pointer=("c", "d"))
+    assert place([missing], text)[0].line == 3  # a missing member: on the object that lacks it
+    assert value_positions("{not json") == {}
+
+
+def test_a_json_finding_s_line_and_column_are_its_value_s(in_repo):
+    """E2004 at 382:24 in BROKEN: the Get expression's opening brace, the misspelt output inside it."""
+    lines = (REPO / BROKEN).read_text().splitlines()
+    assert lines[381][23] == "{" and lines[381].strip() == '"S3Uri": {'
+    assert "Outputs['tset']" in lines[382]
