@@ -98,6 +98,8 @@ def _model() -> dict[str, Any]:
     try:
         model = json.loads(path.read_text())
         assert model["format"] == CACHE_FORMAT and set(model["operations"]) == set(SAGEMAKER_OPERATIONS)
+        assert set(SAGEMAKER_SHAPES) <= set(model["sagemaker"])
+        assert all(set(names) <= set(model.get(service, ())) for service, names in OTHER_SHAPES.items())
     except (OSError, ValueError, KeyError, AssertionError):
         model = _from_botocore()
         try:
