@@ -11,10 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CompileError, Finding, SpecError
-from .spec import PipelineSpec, load_spec
+
+if TYPE_CHECKING:
+    from .spec import PipelineSpec, load_spec
+
+
+def __getattr__(name: str) -> Any:
+    """The spec models load on first use, so `validate` on a definition does not pay for them."""
+    if name in ("PipelineSpec", "load_spec"):
+        from . import spec
+
+        return getattr(spec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CompileError",

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import CompileError, Finding, SpecError
-from .spec.variables import parse_vars
+from .variables import parse_vars
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -76,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ValueError(
             "only local runs are supported: add --local (cloud runs go through SageMaker itself)"
         )
-    from ..spec.variables import parse_vars
+    from ..variables import parse_vars
 
     work_dir = Path(args.work_dir)
     options = RunOptions(
