@@ -32,3 +32,28 @@ def sdk_built():
         return load_helper("sdk_pipeline").build()
     finally:
         socket.socket.connect, socket.getaddrinfo = saved  # type: ignore[assignment]
+
+
+SCHEMA_DEPENDENT = (
+    "test_lint_clean.py",
+    "test_lint_cli.py",
+    "test_lint_corpus.py",
+    "test_lint_minischema.py",
+)
+"""Their expected findings include what AWS's published schema (read from ../shared/reference, never
+copied into the repo) says about each definition."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from lgbm_pipeline_compiler.lint.aws_schema import schema_path
+
+    path = schema_path()
+    if path.is_file():
+        return
+    skip = pytest.mark.skip(
+        reason=f"AWS's pipeline-definition schema is not at {path} (set LGBM_PIPELINE_DEFINITION_SCHEMA): "
+        "these expected findings include its verdicts"
+    )
+    for item in items:
+        if item.path.parent == HERE and item.path.name in SCHEMA_DEPENDENT:
+            item.add_marker(skip)
