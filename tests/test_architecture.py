@@ -63,7 +63,11 @@ def test_no_import_cycles_between_modules():
     edges = graph()
     # A package's __init__ importing its own submodules is not a cycle of behaviour.
     edges = {
-        a: {b for b in bs if not (a.endswith("__init__") or b == a.rpartition(".")[0] or a == b.rpartition(".")[0])}
+        a: {
+            b
+            for b in bs
+            if not (a.endswith("__init__") or b == a.rpartition(".")[0] or a == b.rpartition(".")[0])
+        }
         for a, bs in edges.items()
     }
     assert find_cycle(edges) is None, " → ".join(find_cycle(edges) or [])
