@@ -22,7 +22,11 @@ REFERENCE_STEPS = [
     ("ModelExplainabilityCheck", "ClarifyCheck"),
     ("F1Gate", "Condition"),
 ]
-GATED_STEPS = [("Register-RegisterModel", "RegisterModel"), ("Deploy", "Lambda")]
+GATED_STEPS = [
+    ("Register-RegisterModel", "RegisterModel"),
+    ("Deploy", "Lambda"),
+    ("BatchTransform", "Transform"),
+]
 
 
 def _offline_env(tmp_path: Path) -> dict[str, str]:
