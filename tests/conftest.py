@@ -122,3 +122,29 @@ def trained(tmp_path_factory: pytest.TempPathFactory, preprocessed: SimpleNamesp
     return SimpleNamespace(
         model_dir=ml / "model", output_data=ml / "output" / "data", archive=archive, result=result
     )
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's standalone server on loopback (a real HTTP endpoint for boto3, in-process and in jobs)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_env(monkeypatch, moto_server):
+    """boto3's standard chain pointed at moto's server: endpoint, test credentials, a region."""
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_server

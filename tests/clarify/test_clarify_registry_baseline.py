@@ -14,7 +14,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from clarify_helpers import analysis_config
-from moto.server import ThreadedMotoServer
 
 GROUP = "census-income-lgbm"
 BIAS_ONLY = {"post_training_bias": {"methods": ["DPPL", "DI"]}}
@@ -176,26 +175,9 @@ def test_resolve_turns_an_aws_refusal_into_one_line_naming_the_permissions(cb):
 # ------------------------------------------------------------- the job against AWS (moto's server)
 
 
-@pytest.fixture(scope="module")
-def aws_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def aws(monkeypatch, aws_server):
+def aws(moto_env):
     """boto3 (here and in the job's subprocess) pointed at moto; a fresh group and bucket per test."""
-    for key, value in {
-        "AWS_ENDPOINT_URL": aws_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     name = f"census-{uuid.uuid4().hex[:12]}"
     sagemaker, s3 = boto3.client("sagemaker"), boto3.client("s3")
     sagemaker.create_model_package_group(ModelPackageGroupName=name)

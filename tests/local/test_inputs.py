@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import uuid
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from lgbm_pipeline_compiler.local.inputs import EXAMPLE_DATA, InputNotFound, bundled_example, provide
 from lgbm_pipeline_compiler.local.runner import LocalRun, RunError, RunOptions
@@ -49,27 +49,10 @@ def test_a_bundled_input_lands_decompressed_in_the_store(tmp_path):
     assert store.read_bytes(ADULT_DATA).startswith(b"39, State-gov, 77516, Bachelors")
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3_env(monkeypatch, s3_server):
-    for key, value in {
-        "AWS_ENDPOINT_URL": s3_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def s3_env(moto_env):
     client = boto3.client("s3")
-    bucket = f"inputs-{hashlib.sha1(str(id(monkeypatch)).encode()).hexdigest()[:8]}"
+    bucket = f"inputs-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
     return client, bucket
 
