@@ -37,7 +37,7 @@ class Table:
         self.entries = entries
 
 
-def _unquote(value: Any) -> Any:
+def unquote(value: Any) -> Any:
     """SageMaker's JSON quoting of hyperparameter values (``"\\"50\\""`` → ``50``)."""
     while isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
         try:
@@ -120,8 +120,8 @@ def _job(
 ) -> Iterator[LintFinding]:
     static = job.get(key) if isinstance(job.get(key), dict) else {}
     program, code = (
-        _unquote(static.get("sagemaker_program")),
-        _unquote(static.get("sagemaker_submit_directory")),
+        unquote(static.get("sagemaker_program")),
+        unquote(static.get("sagemaker_submit_directory")),
     )
     if not isinstance(program, str) or not isinstance(code, str):
         yield doc.finding(
@@ -169,11 +169,11 @@ def _job(
                 spec_keys=spec_keys,
             )
         else:
-            problem = _outside(table.entries[name], _unquote(value))
+            problem = _outside(table.entries[name], unquote(value))
             if problem:
                 yield doc.finding(
                     "E3004",
-                    f"{name}={_unquote(value)}: {program} takes {problem}",
+                    f"{name}={unquote(value)}: {program} takes {problem}",
                     step=ref,
                     path=(*where, key, name),
                     value=value,
@@ -222,7 +222,7 @@ def _ranges(doc: Document, ref: StepRef, table: Table, ranges: Any, where: tuple
                 else item.get("Values") or []
             )
             for j, value in enumerate(values):
-                problem = _outside(bounds, _unquote(value))
+                problem = _outside(bounds, unquote(value))
                 if problem:
                     field = ("MinValue", "MaxValue")[j] if kind != "categorical" else "Values"
                     keys = (
@@ -230,7 +230,7 @@ def _ranges(doc: Document, ref: StepRef, table: Table, ranges: Any, where: tuple
                     )
                     yield doc.finding(
                         "E3004",
-                        f"{name} range value {_unquote(value)}: {table.script} takes {problem}",
+                        f"{name} range value {unquote(value)}: {table.script} takes {problem}",
                         step=ref,
                         path=(*where, group, i, field),
                         value=value,

@@ -10,11 +10,11 @@ position (the finding then names the spec file only).
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from ..spec.loader import SourceDoc
+from .check_hyper import unquote
 from .rules import LintFinding
 
 Loc = tuple[str | int, ...]
@@ -47,16 +47,6 @@ def _leaves(node: Any, loc: Loc = ()) -> Iterator[tuple[Loc, Any, bool]]:
         yield loc, node, False
 
 
-def _plain(value: Any) -> Any:
-    """A definition value as the spec wrote it (SageMaker JSON-quotes hyperparameter values)."""
-    while isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        try:
-            value = json.loads(value)
-        except ValueError:
-            break
-    return value
-
-
 def _same(spec_value: Any, value: Any) -> bool:
     if isinstance(spec_value, bool) or isinstance(value, bool) or spec_value is None:
         return False
@@ -71,7 +61,7 @@ def position(finding: LintFinding, doc: SourceDoc) -> tuple[int, int] | None:
             return doc.key_marks[loc]
         if loc in doc.marks:
             return doc.marks[loc]
-    value = _plain(finding.value)
+    value = unquote(finding.value)  # as the spec wrote it (SageMaker JSON-quotes hyperparameters)
     if value is None or isinstance(value, (bool, dict, list)):
         return None
     matches = [(loc, key) for loc, leaf, key in _leaves(doc.data) if _same(leaf, value)]
