@@ -3,6 +3,13 @@
 Every upload the SDK attempts while building (Clarify analysis configs, monitoring configs) is
 captured in memory instead, so `emit` can move it to a content-addressed key. Any other AWS call
 raises :class:`OfflineViolation` naming the operation, before anything is signed or sent.
+
+No botocore session made while compiling has a credential provider: not ours, not the ones the SDK
+makes on its own (JumpStart's default session at import, ``boto3.client`` in the estimator's
+interactive-app helper). Creating a client resolves credentials, which would run a profile's
+``credential_process`` or ask ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` over HTTP; with no providers it
+resolves nothing. boto3's default session is swapped for an offline one for the duration, so the
+caller's own default session is neither created nor changed by compiling.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.credentials
 import botocore.session
 
 from ..errors import OfflineViolation
@@ -45,7 +53,7 @@ def quiet_sdk() -> Iterator[None]:
     level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), no_credentials():
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -56,6 +64,25 @@ def quiet_sdk() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def no_credential_resolver(*_args: Any, **_kwargs: Any) -> botocore.credentials.CredentialResolver:
+    """A credential resolver with no providers: it finds no credentials and runs nothing."""
+    return botocore.credentials.CredentialResolver(providers=[])
+
+
+@contextlib.contextmanager
+def no_credentials() -> Iterator[None]:
+    """For the duration, every botocore session resolves credentials with no providers, and
+    boto3's default session is an offline one (the caller's is restored afterwards)."""
+    saved_resolver, saved_default = botocore.credentials.create_credential_resolver, boto3.DEFAULT_SESSION
+    botocore.credentials.create_credential_resolver = no_credential_resolver
+    boto3.DEFAULT_SESSION = offline_boto_session(None)
+    try:
+        yield
+    finally:
+        botocore.credentials.create_credential_resolver = saved_resolver
+        boto3.DEFAULT_SESSION = saved_default
 
 
 class RefusingClient:
@@ -79,10 +106,12 @@ def _refuse(model: Any = None, **_: Any) -> None:
     raise OfflineViolation(f"compiling tried to call {service}:{name}; compile must stay offline")
 
 
-def offline_boto_session(region: str) -> boto3.Session:
-    """A boto3 session whose every API call is refused before signing."""
+def offline_boto_session(region: str | None) -> boto3.Session:
+    """A boto3 session with no credential providers, whose every API call is refused before signing."""
     core = botocore.session.Session()
-    core.set_config_variable("region", region)
+    core.register_component("credential_provider", no_credential_resolver())
+    if region is not None:
+        core.set_config_variable("region", region)
     core.register("before-call", _refuse)
     return boto3.Session(botocore_session=core, region_name=region)
 
