@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import jinja2
@@ -56,44 +57,71 @@ def render_html(context: Mapping) -> str:
     return env.from_string(REPORT_TEMPLATE).render(**context)
 
 
+_MARKDOWN_ESCAPES = {
+    "&": "&amp;",  # entity references
+    "<": "&lt;",  # raw HTML (<script>, <img onerror>) and autolinks
+    ">": "&gt;",
+    **{c: "\\" + c for c in "\\`*_[]|~$"},  # code spans, emphasis, links, table cells, GFM extras, math
+}
+_MARKDOWN_SPECIAL = re.compile("[" + re.escape("".join(_MARKDOWN_ESCAPES)) + "]")
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x85\u2028\u2029]\s*")
+
+
+def escape_markdown(value: object) -> str:
+    """``value`` as literal text in a GitHub-flavoured Markdown table cell or paragraph.
+
+    No raw HTML, links, images, code spans, emphasis or math can start in it, and it stays on one
+    line in one cell: HTML's specials become entities, Markdown's are backslash-escaped (CommonMark
+    allows that for any ASCII punctuation) and line breaks become one space.
+    """
+    text = _LINE_BREAKS.sub(" ", str(value))
+    text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
+    return _MARKDOWN_SPECIAL.sub(lambda m: _MARKDOWN_ESCAPES[m.group()], text)
+
+
 def render_markdown(context: Mapping, top_features: int = 10) -> str:
-    """A short markdown summary for a pull-request comment."""
-    lines = [f"### {context['title']} — **{context['status']}**", ""]
+    """A short markdown summary for a pull-request comment; every string that comes from the data,
+    the config or the baseline is escaped (:func:`escape_markdown`)."""
+    e = escape_markdown
+    lines = [f"### {e(context['title'])} — **{e(context['status'])}**", ""]
     lines.append(
         f"{context['rows']} rows · prediction threshold {context['threshold']:g} · "
-        f"label `{context['label']}` positive = `{context['label_value']}`"
+        f"label {e(context['label'])} positive = {e(context['label_value'])}"
     )
-    lines += ["", f"_{context['baseline_note']}_", ""]
+    lines += ["", f"_{e(context['baseline_note'])}_", ""]
     if context["violations"]:
         lines += ["**Violations**", "", "| Where | Metric | Value | Baseline |", "|---|---|---:|---:|"]
         for v in context["violations"]:
-            lines.append(f"| {v['where']} | {v['metric_name']} | {v['value_text']} | {v['baseline_text']} |")
+            lines.append(
+                f"| {e(v['where'])} | {e(v['metric_name'])} | {e(v['value_text'])} | {e(v['baseline_text'])} |"
+            )
         lines.append("")
     for stage in context["bias"]:
         lines += [
-            f"**{stage['title']}**",
+            f"**{e(stage['title'])}**",
             "",
             "| Facet | Metric | Value | Baseline | |",
             "|---|---|---:|---:|---|",
         ]
         for facet in stage["facets"]:
             for m in facet["metrics"]:
-                mark = "⚠️ " + m["note"] if m["flag"] else m["note"]
+                mark = "⚠️ " + e(m["note"]) if m["flag"] else e(m["note"])
                 lines.append(
-                    f"| {facet['name']}={facet['value']} | {m['name']} | {m['value_text']} | {m['baseline_text']} | {mark} |"
+                    f"| {e(facet['name'])}={e(facet['value'])} | {e(m['name'])} | {e(m['value_text'])} "
+                    f"| {e(m['baseline_text'])} | {mark} |"
                 )
         lines.append("")
     if context["shap"]:
         shap = context["shap"]
         extra = "" if shap["ndcg"] is None else f" · nDCG vs baseline {shap['ndcg']:.4f}"
         lines += [
-            f"**SHAP global importance** ({shap['rows']} rows explained · {shap['agg_method']}, log-odds; "
+            f"**SHAP global importance** ({shap['rows']} rows explained · {e(shap['agg_method'])}, log-odds; "
             f"expected value {shap['expected_value']:.4f}{extra})",
             "",
             "| # | Feature | Value |",
             "|---:|---|---:|",
         ]
         for i, f in enumerate(shap["top"][:top_features], 1):
-            lines.append(f"| {i} | {f['name']} | {f['value']:.5f} |")
+            lines.append(f"| {i} | {e(f['name'])} | {f['value']:.5f} |")
         lines.append("")
     return "\n".join(lines)

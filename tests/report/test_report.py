@@ -125,3 +125,131 @@ def test_local_shap_values_round_trip_exactly(tmp_path):
     names, read = read_local_shap(tmp_path / "out.csv")
     assert names == ["a", "b c", "d"] and read.dtype == np.float64
     assert np.array_equal(read, values)
+
+
+# ---------------------------------------------------------------- issue 15, finding 15: escaping
+
+PAYLOADS = {
+    "script": "<script>alert(1)</script>",
+    "img": "<img src=x onerror=alert(1)>",
+    "pipe": "a|b",
+    "backticks": "`rm -rf` ``x``",
+    "link": "[x](javascript:alert(1))",
+    "newlines": "first\nsecond\r\nthird",
+}
+
+
+def hostile_context() -> dict:
+    """A report whose facet, facet values, features, label, label value, baseline source and
+    violation all carry the payloads (a dataset and config anyone could write)."""
+    facet = PAYLOADS["script"]
+    metrics = [{"name": "DI", "description": PAYLOADS["img"], "value": 0.5}]
+    analysis = {
+        "post_training_bias_metrics": {
+            "label": PAYLOADS["pipe"],
+            "label_value_or_threshold": "1",
+            "facets": {
+                facet: [{"value_or_threshold": value, "metrics": metrics} for value in PAYLOADS.values()]
+            },
+        }
+    }
+    violation = {
+        "facet": facet,
+        "facet_value": PAYLOADS["link"],
+        "metric_name": PAYLOADS["backticks"],
+        "constraint_check_type": "bias_drift_check",
+        "description": PAYLOADS["img"],
+        "value": 0.5,
+        "baseline_value": 0.9,
+    }
+    features = list(PAYLOADS.values())
+    shap_data = {
+        "values": np.array([[0.1 * (i + 1) for i in range(len(features))]]),
+        "frame": pd.DataFrame({f: ["v"] for f in features}),
+        "names": features,
+        "numeric": [],
+        "agg_method": "mean_abs",
+        "expected_value": -1.0,
+        "global_values": {f: 0.1 * (i + 1) for i, f in enumerate(features)},
+        "ndcg": None,
+    }
+    meta = dict(META, label=PAYLOADS["pipe"], label_value=PAYLOADS["newlines"])
+    note = f"Compared with baseline '{PAYLOADS['link']}': 1 violation(s)."
+    return report_context(analysis, [violation], "FAILED", note, None, meta, shap_data)
+
+
+def test_markdown_escapes_every_payload_exactly():
+    markdown = render_markdown(hostile_context())
+    assert "<" not in markdown and ">" not in markdown.replace("->", "")  # no tag can open
+    assert "](" not in markdown.replace("\\](", "")  # no link syntax survives unescaped
+    expected = {
+        "script": "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "img": "&lt;img src=x onerror=alert(1)&gt;",
+        "pipe": "a\\|b",
+        "backticks": "\\`rm -rf\\` \\`\\`x\\`\\`",
+        "link": "\\[x\\](javascript:alert(1))",
+        "newlines": "first second third",
+    }
+    for name, text in expected.items():
+        assert f"| {expected['script']}={text} | DI | 0.5000 |" in markdown, name  # facet=value cells
+        assert f"| {text} |" in markdown, name  # a SHAP feature row
+    assert (
+        f"| {expected['script']}={expected['link']} | {expected['backticks']} | 0.5000 | 0.9000 |" in markdown
+    )
+    assert f"label {expected['pipe']} positive = {expected['newlines']}" in markdown
+    assert f"_Compared with baseline '{expected['link']}': 1 violation(s)._" in markdown
+
+
+def test_markdown_renders_the_payloads_as_text():
+    """A CommonMark + GFM-table renderer with raw HTML allowed (as GitHub's, before sanitising)
+    shows each payload as the literal text, one table cell each: no tag, link or code span."""
+    markdown_it = pytest.importorskip("markdown_it")
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        """Every tag's name, and each table row's cells as text (entities decoded)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: set[str] = set()
+            self.rows: list[list[str]] = []
+            self.in_cell = False
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.tags.add(tag)
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.rows[-1].append("")
+                self.in_cell = True
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("td", "th"):
+                self.in_cell = False
+
+        def handle_data(self, data: str) -> None:
+            if self.in_cell:
+                self.rows[-1][-1] += data
+
+    html = (
+        markdown_it.MarkdownIt("commonmark", {"html": True})
+        .enable("table")
+        .render(render_markdown(hostile_context()))
+    )
+    cells = Cells()
+    cells.feed(html)
+    assert not cells.tags & {"script", "img", "a", "code"}
+    assert "<em>Compared with baseline '[x](javascript:alert(1))': 1 violation(s).</em>" in html  # ours only
+    shown = [" ".join(value.split()) for value in PAYLOADS.values()]  # line breaks become spaces
+    facet_cells = [row[0] for row in cells.rows if len(row) == 5 and row[1] == "DI"]
+    assert facet_cells == [f"{PAYLOADS['script']}={value}" for value in shown]
+    features = [row[1] for row in cells.rows if len(row) == 3 and row[0].isdigit()]
+    assert sorted(features) == sorted(shown)
+    assert all(len(row) in (3, 4, 5) for row in cells.rows)  # no payload split or merged a cell
+
+
+def test_html_report_escapes_the_payloads():
+    page = render_html(hostile_context())
+    for tag in ("<script", "<img", "<a "):
+        assert tag not in page, tag
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
