@@ -1,6 +1,13 @@
 """The `lgbm-pipeline` command: thin wrappers that parse arguments, call the API, format errors.
 
-Exit codes: 0 success, 1 an internal failure, 2 bad input (spec, variables, paths).
+Exit codes, for every command:
+
+    0    ok
+    1    the run or the check failed (a failed step; validate's error findings)
+    2    bad input: the spec, variables, arguments, paths, run ids, ARNs; one line each, no traceback
+    3    the environment: a full disk (ENOSPC, EDQUOT), permissions (EACCES, EPERM), a read-only
+         file system (EROFS), too many open files, no memory; a run records Failed with the reason
+    130  interrupted: SIGINT, SIGTERM or SIGHUP; a run records Stopped and can be resumed
 """
 
 from __future__ import annotations
@@ -10,10 +17,10 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .errors import CompileError, Finding, SpecError
+from .errors import CompileError, EnvironmentFailure, Finding, SpecError, is_environment_error
 from .variables import parse_vars
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _print_findings(findings: Sequence[Finding], fmt: str) -> None:
@@ -138,18 +145,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code is one of the module docstring's table."""
     args = build_parser().parse_args(argv)
+    where = getattr(args, "spec", None)
+
+    def error(err: BaseException) -> None:
+        print(f"{where}: error: {err}" if where else f"error: {err}", file=sys.stderr)
+
     try:
         return args.func(args)
     except SpecError as err:
         _print_findings(err.findings, getattr(args, "format", "text"))
         return EXIT_BAD_INPUT
-    except (CompileError, ValueError, OSError, LookupError) as err:
-        where = getattr(args, "spec", None)
-        print(f"{where}: error: {err}" if where else f"error: {err}", file=sys.stderr)
+    except EnvironmentFailure as err:
+        error(err)
+        return EXIT_ENVIRONMENT
+    except OSError as err:
+        error(err)
+        return EXIT_ENVIRONMENT if is_environment_error(err) else EXIT_BAD_INPUT
+    except (CompileError, ValueError, LookupError) as err:
+        error(err)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as err:  # RunStopped says which run and how to resume it
+        if str(err):
+            error(err)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

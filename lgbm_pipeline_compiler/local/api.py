@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..compiler import compile_definition
 from ..emit import write_output
 from ..spec import PipelineSpec, load_spec
+from . import paths
 from .records import Execution
 from .runner import LocalRun, RunOptions
 
@@ -21,9 +21,12 @@ def run_spec(
     the work dir, and run them."""
     if not isinstance(spec, PipelineSpec):
         spec = load_spec(spec, variables)
-    compiled_dir = write_output(
-        Path(options.work_dir) / "compiled" / spec.pipeline.name, compile_definition(spec)
+    fix = "name the pipeline with letters, digits and hyphens"
+    target = paths.inside(
+        options.work_dir, spec.pipeline.name, what="pipeline name", fix=fix, prefix=["compiled"]
     )
+    paths.ensure_dir(options.work_dir, target.parent)
+    compiled_dir = write_output(target, compile_definition(spec))
     return run_compiled(compiled_dir, options, spec.pipeline.name)
 
 
@@ -33,7 +36,11 @@ def run_compiled(compiled_dir: str | Path, options: RunOptions, pipeline_name: s
     definition = json.loads((folder / "pipeline.json").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     run = LocalRun(definition, manifest, folder, options, pipeline_name)
-    run_dir = run.runs.dir(run.execution.id)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(folder / "pipeline.json", run_dir / "pipeline.json")
+    try:
+        run_dir = run.runs.dir(run.execution.id)
+        paths.copy_atomic(run.work_dir, folder / "pipeline.json", run_dir / "pipeline.json")
+    except BaseException:
+        run.lock.release()
+        run.jobs.close()
+        raise
     return run.run()

@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ..emit import render_json
+from . import paths
 from .records import Execution, RunStore, StepRecord
 
 DEFAULT_WORK_DIR = ".lgbm-pipeline"
+ARN_HINT = (
+    "pass it as `lgbm-pipeline registry list` prints it: "
+    "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION"
+)
 _MARKS = {"started": "▶", "succeeded": "✓", "failed": "✗", "skipped": "–", "cached": "↺"}
 
 
@@ -34,6 +39,21 @@ def _data_pairs(items: list[str]) -> dict[str, str]:
             raise ValueError(f"--data {item!r}: expected S3_URI=LOCAL_PATH")
         out[uri] = path
     return out
+
+
+def checked_work_dir(value: str) -> Path:
+    """The work dir to use. The default one lives in the user's checkout, where a cloned repository
+    could have planted it as a symlink to anywhere: a symlinked default is refused (an explicit
+    --work-dir is the user's own choice, link or not)."""
+    path = Path(value)
+    if value == DEFAULT_WORK_DIR and path.is_symlink():
+        raise paths.UnsafePath(
+            "work dir",
+            value,
+            f"the default work dir is a symlink (to {path.readlink()})",
+            f"remove it, or pass --work-dir {path.readlink()} if you mean it",
+        )
+    return path
 
 
 def progress(event: str, record: StepRecord) -> None:
@@ -78,7 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     from ..variables import parse_vars
 
-    work_dir = Path(args.work_dir)
+    work_dir = checked_work_dir(args.work_dir)
+    if args.resume:  # before compiling: a run id that is a path is refused at once
+        RunStore(work_dir).dir(args.resume)
     options = RunOptions(
         work_dir=work_dir,
         parameters=_pairs(args.param, "--param"),
@@ -104,12 +126,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    runs = RunStore(args.work_dir).list()
+    runs = RunStore(checked_work_dir(args.work_dir)).list()
     for run in runs:
-        failed = [s.name for s in run.steps.values() if s.status == "Failed"]
+        failed = [s.name for s in run.steps.values() if s.status in ("Failed", "Stopped")]
         print(
             f"{run.id}  {run.pipeline_name}  {run.status}  {run.started}"
             + (f"  failed: {', '.join(failed)}" if failed else "")
+            + (f"  ({run.failure_reason})" if run.status != "Succeeded" and run.failure_reason else "")
         )
     if not runs:
         print(f"no runs under {args.work_dir}", file=sys.stderr)
@@ -119,7 +142,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_run_report
 
-    html, markdown = write_run_report(args.work_dir, args.run_id)
+    work_dir = checked_work_dir(args.work_dir)
+    RunStore(work_dir).dir(args.run_id)  # a run id that is a path is refused, naming it
+    html, markdown = write_run_report(work_dir, args.run_id)
     print(f"wrote {html} and {markdown}", file=sys.stderr)
     return 0
 
@@ -131,11 +156,12 @@ def cmd_registry(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from ..step_scripts import deploy_endpoint
-    from .control import LocalSageMaker
-    from .registry import LocalRegistry
+    from .control import LocalSageMaker, validated
+    from .registry import LocalRegistry, RegistryError, parse_versioned
 
-    registry = LocalRegistry(args.work_dir)
-    control = LocalSageMaker(args.work_dir, registry)
+    work_dir = checked_work_dir(args.work_dir)
+    registry = LocalRegistry(work_dir)
+    control = LocalSageMaker(work_dir, registry)
     if args.action == "list":
         for group in registry.groups():
             for package in registry.versions(group):
@@ -148,6 +174,15 @@ def cmd_registry(args: argparse.Namespace) -> int:
     if not args.arn:
         raise ValueError("registry approve needs a model package ARN (see: lgbm-pipeline registry list)")
     status = "Rejected" if args.reject else "Approved"
+    try:
+        validated("UpdateModelPackage", {"ModelPackageArn": args.arn, "ModelApprovalStatus": status})
+        parse_versioned(args.arn)  # the whole ARN, before it comes near a path
+    except ClientError as err:
+        raise LookupError(f"{err.response['Error']['Message']} (local registry: {registry.root})") from None
+    except RegistryError as err:
+        raise paths.UnsafePath(
+            "model package ARN", args.arn, "not a versioned model package ARN", ARN_HINT
+        ) from err
     try:
         answer = control.update_model_package(ModelPackageArn=args.arn, ModelApprovalStatus=status)
     except ClientError as err:

@@ -44,7 +44,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ParamValidationError
 
-from ..emit import render_json, write_text_atomic
+from ..emit import render_json
+from . import paths
 from .records import now
 from .registry import LocalRegistry, RegistryError, parse_versioned
 
@@ -119,13 +120,20 @@ def _timestamp(value: Any) -> dt.datetime:
 
 class LocalSageMaker:
     def __init__(self, work_dir: str | Path, registry: LocalRegistry | None = None):
-        self.root = Path(work_dir) / "control"
+        self.work_dir = Path(work_dir)
+        self.root = self.work_dir / "control"
         self.registry = registry or LocalRegistry(work_dir)
 
     # -- storage --------------------------------------------------------------------------------
 
     def _path(self, kind: str, name: str) -> Path:
-        return self.root / kind / f"{name}.json"
+        return paths.inside(
+            self.work_dir, f"{name}.json", what=kind[:-1].replace("-", " ") + " name",
+            fix="use letters, digits and hyphens", prefix=["control", kind],
+        )  # fmt: skip
+
+    def _write(self, path: Path, record: dict[str, Any]) -> None:
+        paths.write_atomic(self.work_dir, path, render_json(record).encode())
 
     def _arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.registry.region}:{self.registry.account}:{kind}/{name.lower()}"
@@ -134,13 +142,13 @@ class LocalSageMaker:
         path = self._path(kind, name)
         if not path.is_file():
             raise _error(operation, f'Could not find {label} "{name}".')
-        return json.loads(path.read_text())
+        return json.loads(paths.read_bytes(path))
 
     def _create(self, kind: str, name: str, operation: str, label: str, record: dict[str, Any]) -> None:
         path = self._path(kind, name)
         if path.exists():
             raise _error(operation, f'Cannot create already existing {label} "{name}".')
-        write_text_atomic(path, render_json({**record, "CreationTime": now()}))
+        self._write(path, {**record, "CreationTime": now()})
 
     # -- models, endpoint configs, endpoints ------------------------------------------------------
 
@@ -213,7 +221,7 @@ class LocalSageMaker:
         record = self._read("endpoints", name, "UpdateEndpoint", "endpoint")
         self._read("endpoint-configs", config, "UpdateEndpoint", "endpoint configuration")
         record.update(EndpointConfigName=config, EndpointStatus="InService", LastModifiedTime=now())
-        write_text_atomic(self._path("endpoints", name), render_json(record))
+        self._write(self._path("endpoints", name), record)
         return {"EndpointArn": record.get("EndpointArn") or self._arn("endpoint", name)}
 
     def endpoint_model_package(self, endpoint_name: str) -> str:
@@ -325,18 +333,21 @@ class LocalSageMaker:
 
     def _pending_path(self, arn: str) -> Path:
         group, version = parse_versioned(arn)
-        return self.root / "pending-deployments" / f"{group}-{version}.json"
+        return paths.inside(
+            self.work_dir, f"{group}-{version}.json", what="model package", fix="pass its ARN",
+            prefix=["control", "pending-deployments"],
+        )  # fmt: skip
 
     def record_pending_deployment(self, event: dict[str, Any], **context: Any) -> Path:
         """Keep a deploy event whose package is not approved yet (one per package version)."""
         path = self._pending_path(event["model_package_arn"])
         record = {"ModelPackageArn": event["model_package_arn"], "event": event, "recorded": now(), **context}
-        write_text_atomic(path, render_json(record))
+        self._write(path, record)
         return path
 
     def pending_deployment(self, arn: str) -> dict[str, Any] | None:
         path = self._pending_path(arn)
-        return json.loads(path.read_text()) if path.is_file() else None
+        return json.loads(paths.read_bytes(path)) if path.is_file() else None
 
     def clear_pending_deployment(self, arn: str) -> None:
         self._pending_path(arn).unlink(missing_ok=True)

@@ -1,7 +1,16 @@
 """Execute a compiled definition: parameters, DAG order, one executor per step type, records.
 
 A failing step stops its dependents and fails the run with the step's log tail. Resuming a run
-re-runs failed and not-run steps and reuses succeeded ones whose resolved inputs are unchanged.
+re-runs failed and not-run steps and reuses succeeded ones whose resolved inputs are unchanged; a
+step that runs again starts from an empty step dir (a Tune step keeps the trials it completed).
+
+How a run ends, whatever ends it: the record says Succeeded or Failed, Stopped on SIGINT, SIGTERM
+or SIGHUP (RunStopped: exit 130), or Failed with the OS error when the machine stops it (a full
+disk, a permission: EnvironmentFailure, exit 3); a name from the definition that would leave the
+work dir fails the run with paths.UnsafePath (exit 2). Every job process is killed with the run
+(processes.Jobs), and none outlives a runner killed with ``kill -9`` (supervisor.py). While it
+runs, the runner holds the run's lock (records.RunStore.claim): a second runner cannot resume it,
+and once the runner is gone its record reads as Failed.
 """
 
 from __future__ import annotations
@@ -9,31 +18,43 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
+import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..emit import render_json
-from ..lint.requests import check_request, validation_message, walk_steps
+from ..errors import EnvironmentFailure, RunStopped, is_environment_error, mentions_environment_error
+from ..lint.requests import check_request, validation_message
+from . import paths
 from .baselines import first_run_parameters
 from .context import StepContext, StepFailed
-from .executors import EXECUTORS
+from .definition import RunError, first_role, input_uris, new_run_id, region_of, typed_parameters
+from .executors import EXECUTORS, KEEP_ON_RERUN
 from .expressions import ExpressionError, Resolver
 from .graph import build_graph
 from .inputs import InputNotFound, provide
-from .records import EXECUTING, FAILED, NOT_EXECUTED, SKIPPED, SUCCEEDED, Execution, RunStore, StepRecord, now
+from .processes import Jobs, signals_held, stop_signals
+from .records import (
+    EXECUTING,
+    FAILED,
+    NOT_EXECUTED,
+    SKIPPED,
+    STOPPED,
+    SUCCEEDED,
+    Execution,
+    RunStore,
+    StepRecord,
+    now,
+    this_runner,
+)
 from .registry import LocalRegistry
 from .store import ObjectStore
 
 Listener = Callable[[str, StepRecord], None]
-
-
-class RunError(ValueError):
-    """The run cannot start: bad parameters, missing input data, unknown run id."""
 
 
 @dataclass
@@ -46,39 +67,6 @@ class RunOptions:
     first_run: bool = False
     """Set every check's skip and register-new-baseline parameter to true (explicit --param wins)."""
     listener: Listener | None = None
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
-
-
-def typed_parameters(definition: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
-    declared = {p["Name"]: p for p in definition.get("Parameters", [])}
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
-        raise RunError(
-            f"unknown parameter(s) {', '.join(unknown)}; the pipeline declares {', '.join(declared) or 'none'}"
-        )
-    values: dict[str, Any] = {}
-    for name, spec in declared.items():
-        if name not in overrides:
-            values[name] = spec.get("DefaultValue")
-            continue
-        raw, kind = overrides[name], spec["Type"]
-        try:
-            if kind == "Integer":
-                values[name] = int(raw)
-            elif kind == "Float":
-                values[name] = float(raw)
-            elif kind == "Boolean":
-                if raw.lower() not in ("true", "false"):
-                    raise ValueError(raw)
-                values[name] = raw.lower() == "true"
-            else:
-                values[name] = raw
-        except ValueError:
-            raise RunError(f"--param {name}={raw}: not a valid {kind}") from None
-    return values
 
 
 class LocalRun:
@@ -100,24 +88,38 @@ class LocalRun:
         """Inputs the preflight found beside --data: URI → where from (bundled data, S3)."""
         self.runs = RunStore(self.work_dir)
         self.nodes = build_graph(definition)
+        for node in self.nodes:  # step names become dir and log names
+            paths.name(node.name, what="step name", fix="name steps with letters, digits, '-' and '_'")
         for entry in manifest.get("artifacts", []):
-            self.store.put_file(entry["s3_uri"], artifacts_dir / entry["path"])
+            fix = "list artifacts as `lgbm-pipeline compile -o` writes them"
+            source = paths.inside(artifacts_dir, entry["path"], what="manifest artifact path", fix=fix)
+            self.store.put_file(entry["s3_uri"], source)
         for uri, path in options.data.items():
             if not Path(path).is_file():
                 raise RunError(f"--data {uri}={path}: no such file")
             self.store.put_file(uri, path)
-        role = _first_role(definition)
+        role = first_role(definition)
         self.account = role.split(":")[4] if role.count(":") >= 5 else "000000000000"
-        self.region = _region(definition)
+        self.region = region_of(definition)
         self.registry = LocalRegistry(self.work_dir, self.region, self.account)
         overrides = dict(options.parameters)
         if options.first_run:
             overrides = {**first_run_parameters(definition), **overrides}
-        self.execution = self._start(typed_parameters(definition, overrides))
+        parameters = typed_parameters(definition, overrides)
+        self.jobs = Jobs()
+        self.started = False
+        run_id = options.resume or new_run_id()
+        self.lock = self.runs.claim(run_id)  # refused while another runner has it
+        try:
+            self.execution = self._start(run_id, parameters)
+        except BaseException:
+            self.lock.release()
+            self.jobs.close()
+            raise
 
-    def _start(self, parameters: dict[str, Any]) -> Execution:
+    def _start(self, run_id: str, parameters: dict[str, Any]) -> Execution:
         if self.options.resume:
-            previous = self.runs.load(self.options.resume)
+            previous = self.runs.load(run_id)  # a run whose runner is gone reads as Failed
             return Execution(
                 id=previous.id,
                 pipeline_name=previous.pipeline_name,
@@ -125,14 +127,15 @@ class LocalRun:
                 parameters=parameters,
                 started=now(),
                 steps=previous.steps,
+                runner=this_runner(),
             )
-        run_id = new_run_id()
         return Execution(
             id=run_id,
             pipeline_name=self.pipeline_name,
             status=EXECUTING,
             parameters=parameters,
             started=now(),
+            runner=this_runner(),
         )
 
     def preflight(self) -> None:
@@ -189,6 +192,50 @@ class LocalRun:
             self.options.listener(event, record)
 
     def run(self) -> Execution:
+        """Run every step; see the module docstring for how a run ends."""
+        try:
+            with stop_signals():
+                return self._run()
+        except BaseException as err:
+            raise self._abort(err) from err
+        finally:
+            self.jobs.close()
+            self.lock.release()
+
+    def _abort(self, err: BaseException) -> BaseException:
+        """Kill the jobs and record how the run ended; returns the exception the caller sees."""
+        execution = self.execution
+        stopped = isinstance(err, KeyboardInterrupt)
+        reason = f"stopped by {err if isinstance(err, RunStopped) else 'SIGINT'}" if stopped else str(err)
+        resume = f"resume with --resume {execution.id} (logs: {self.runs.root / execution.id / 'logs'})"
+        with signals_held():
+            self.jobs.stop()
+            if not self.started:  # refused before anything ran (preflight): no record to keep
+                if not self.options.resume:
+                    shutil.rmtree(self.runs.dir(execution.id), ignore_errors=True)
+                return err
+            for record in execution.steps.values():
+                if record.status == EXECUTING:
+                    record.status = STOPPED if stopped else FAILED
+                    record.failure_reason = record.failure_reason or reason
+                    record.end = now()
+            execution.status = STOPPED if stopped else FAILED
+            execution.failure_reason = execution.failure_reason or reason or repr(err)
+            execution.ended = now()
+            try:
+                self.runs.save(execution)
+            except OSError as save_err:
+                resume += f"; its record could not be updated ({save_err}) and reads as Failed"
+        if stopped:
+            return RunStopped(f"run {execution.id} {reason}; {resume}")
+        if isinstance(err, EnvironmentFailure) or is_environment_error(err):
+            return EnvironmentFailure(
+                f"run {execution.id} failed: {reason}. The machine stopped it, not the pipeline: free "
+                f"space or fix permissions, then {resume}"
+            )
+        return err
+
+    def _run(self) -> Execution:
         self.preflight()
         execution = self.execution
         execution.inputs = dict(sorted(self.provided.items()))
@@ -197,8 +244,9 @@ class LocalRun:
         properties: dict[str, dict[str, Any]] = {}
         branches: dict[str, str] = {}  # condition step -> branch taken
         run_dir = self.runs.dir(execution.id)
-        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        paths.ensure_dir(self.work_dir, run_dir / "logs")
         self.runs.save(execution)
+        self.started = True
         for node in self.nodes:
             record = execution.steps[node.name]
             blocked = [d for d in sorted(node.depends) if execution.steps[d].status not in (SUCCEEDED,)]
@@ -279,6 +327,7 @@ class LocalRun:
         self._emit("started", record)
         started = time.perf_counter()
         work = self.runs.dir(self.execution.id) / "steps" / node.name
+        fatal: BaseException | None = None
         with log_path.open("w", encoding="utf-8") as log:
             try:
                 executor = EXECUTORS.get(node.step["Type"])
@@ -287,7 +336,7 @@ class LocalRun:
                 refused = check_request(node.step["Type"], resolved)
                 if refused:  # SageMaker refuses the job at creation: nothing runs
                     raise StepFailed(validation_message(refused))
-                work.mkdir(parents=True, exist_ok=True)
+                self._fresh(work, KEEP_ON_RERUN.get(node.step["Type"]))
                 ctx = StepContext(
                     step=node.step,
                     resolve=lambda v, _n=node.name: resolver(v, _n),
@@ -300,6 +349,7 @@ class LocalRun:
                     region=self.region,
                     account=self.account,
                     services={"registry": self.registry},
+                    jobs=self.jobs,
                 )
                 record.properties = executor(ctx)
                 record.note = ctx.note
@@ -310,45 +360,33 @@ class LocalRun:
             except (StepFailed, ExpressionError, ValueError, OSError) as err:
                 record.status, record.failure_reason = FAILED, str(err)
                 log.write(f"FAILED: {err}\n")
+                fatal = _fatal(node.name, err)
             except Exception as err:  # an executor bug: keep the traceback in the step log
                 record.status, record.failure_reason = FAILED, f"internal error: {err!r} (see {log_path})"
                 log.write(traceback.format_exc())
         record.end, record.seconds = now(), round(time.perf_counter() - started, 3)
         self._emit("succeeded" if record.status == SUCCEEDED else "failed", record)
+        if fatal is not None:  # the machine or a name that leaves the work dir: the run stops here
+            raise fatal
 
-
-INPUT_HOLDERS = ("S3Input", "S3DataSource")
-"""Request members whose S3Uri a job reads: processing inputs, training, tuning and transform
-channels (S3DataSource), beside ModelDataUrl."""
-
-
-def input_uris(node: Any) -> Iterator[Any]:
-    """Every S3 location a step's request reads, of any input kind."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in INPUT_HOLDERS and isinstance(value, dict) and "S3Uri" in value:
-                yield value["S3Uri"]
-            elif key == "ModelDataUrl":
-                yield value
+    def _fresh(self, work: Path, keep: str | None) -> None:
+        """An empty step dir, as a new job's container is (but for ``keep``: the trials a resumed
+        Tune step reuses if they completed); what an earlier attempt left is never reused."""
+        paths.ensure_dir(self.work_dir, work)
+        for child in work.iterdir():
+            if child.name == keep and child.is_dir() and not child.is_symlink():
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
             else:
-                yield from input_uris(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from input_uris(item)
+                child.unlink()
 
 
-def _first_role(definition: dict[str, Any]) -> str:
-    for step in walk_steps(definition["Steps"]):
-        args = step.get("Arguments", {})
-        for key in ("RoleArn", "ExecutionRoleArn"):
-            if isinstance(args, dict) and isinstance(args.get(key), str):
-                return args[key]
-    return ""
-
-
-def _region(definition: dict[str, Any]) -> str:
-    text = json.dumps(definition)
-    marker = ".dkr.ecr."
-    if marker in text:
-        return text.split(marker, 1)[1].split(".", 1)[0]
-    return "us-east-1"
+def _fatal(step: str, err: BaseException) -> BaseException | None:
+    """What stops the whole run rather than failing one step: an unsafe name (exit 2) or an
+    environment error (exit 3), in the step's own words."""
+    if isinstance(err, paths.UnsafePath):
+        return paths.UnsafePath(f"step {step}: {err.what}", err.value, err.reason, err.fix)
+    if is_environment_error(err) or (isinstance(err, StepFailed) and mentions_environment_error(str(err))):
+        return EnvironmentFailure(f"step {step}: {err}")
+    return None

@@ -21,3 +21,6 @@ EXECUTORS: dict[str, Executor] = {
     "Transform": transform.run,
     "Fail": fail.run,
 }
+
+KEEP_ON_RERUN: dict[str, str] = {"Tuning": tuning.TRIALS}
+"""Step type → the subdir of its step dir a re-run keeps (the trials a resumed Tune step may reuse)."""

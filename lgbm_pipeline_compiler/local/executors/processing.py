@@ -45,9 +45,9 @@ def container_env(ctx: StepContext, environment: dict[str, str]) -> dict[str, st
 def stage_inputs(ctx: StepContext, inputs: list[dict[str, Any]]) -> None:
     """Each input into its own empty dir, as in a new container (a resumed run reuses the step's
     scratch dir: an input from the earlier attempt must not stay beside the new one)."""
-    folders = [Path(ctx.container_path(item["S3Input"]["LocalPath"])) for item in inputs]
+    folders = [ctx.local_path(item["S3Input"]["LocalPath"]) for item in inputs]
     for folder in folders:
-        if folder.is_relative_to(ctx.work):  # a container path (SageMaker requires /opt/ml/processing/)
+        if folder.is_relative_to(ctx.work):  # always, for an absolute LocalPath (the job's own dir)
             shutil.rmtree(folder, ignore_errors=True)
     for item, folder in zip(inputs, folders, strict=True):
         ctx.store.download(item["S3Input"]["S3Uri"], folder)
@@ -57,7 +57,7 @@ def collect_outputs(ctx: StepContext, outputs: list[dict[str, Any]]) -> dict[str
     out: dict[str, Any] = {}
     for item in outputs:
         s3 = item["S3Output"]
-        local = Path(ctx.container_path(s3["LocalPath"]))
+        local = ctx.local_path(s3["LocalPath"])
         local.mkdir(parents=True, exist_ok=True)
         ctx.store.upload_dir(local, s3["S3Uri"])
         out[item["OutputName"]] = {"OutputName": item["OutputName"], "S3Output": dict(s3)}
@@ -95,7 +95,7 @@ def approved_baseline(ctx: StepContext, arguments: list[str]) -> list[str]:
     arguments = arguments[:i] + arguments[i + 2 :]  # looked up here: the script must not call AWS
     supplied = _value(arguments, BASELINE_FLAG)
     try:
-        if supplied and rules.load_baseline(Path(ctx.container_path(supplied))) is not None:
+        if supplied and rules.load_baseline(ctx.local_path(supplied)) is not None:
             return arguments
     except rules.InputError:
         return arguments  # a broken supplied baseline: the script reports it
@@ -131,13 +131,13 @@ def run(ctx: StepContext) -> dict[str, Any]:
         raise StepFailed(f"image {app['ImageUri']} runs no Python script; only script jobs run locally")
     outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for item in outputs:
-        Path(ctx.container_path(item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
+        ctx.local_path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
     stage_inputs(ctx, args.get("ProcessingInputs", []))
     arguments = [str(a) for a in app.get("ContainerArguments", [])]
     if Path(script).name == CLARIFY_SCRIPT and GROUP_FLAG in arguments:
         arguments = approved_baseline(ctx, arguments)
-    command = [python(), ctx.container_path(script)]
-    command += [ctx.container_path(a) for a in arguments]
+    command = [python(), str(ctx.local_path(script))]
+    command += [ctx.container_arg(a) for a in arguments]  # paths land in the job's dir, whatever they say
     env = {**os.environ, **container_env(ctx, args.get("Environment", {})), "OMP_NUM_THREADS": str(ctx.cores)}
     ctx.run_script(command, env=env)
     return {

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from typing import Any
 
 from ..context import StepContext, StepFailed
 from ..serve import load_model
+from .catalog import model_data_url
 
 MB = 1024 * 1024
 _INDEX = re.compile(r"^\s*(-?\d+)?\s*(:)?\s*(-?\d+)?\s*$")
@@ -78,13 +78,6 @@ def _batches(records: list[str], multi: bool, max_bytes: int) -> list[list[str]]
     return batches
 
 
-def _model_data_url(ctx: StepContext, model_name: str) -> str:
-    path = ctx.work_dir / "models" / f"{model_name}.json"
-    if not path.is_file():
-        raise StepFailed(f"Could not find model {model_name!r} (ValidationException)")
-    return json.loads(path.read_text())["PrimaryContainer"]["ModelDataUrl"]
-
-
 def run(ctx: StepContext) -> dict[str, Any]:
     args = ctx.resolve(ctx.step["Arguments"])
     source, output = args["TransformInput"], args["TransformOutput"]
@@ -95,7 +88,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     join = processing.get("JoinSource", "None") == "Input"
     multi = args.get("BatchStrategy", "MultiRecord") == "MultiRecord"
     max_bytes = int(args.get("MaxPayloadInMB", 6)) * MB
-    model = load_model(ctx.store, _model_data_url(ctx, args["ModelName"]))
+    model = load_model(ctx.store, model_data_url(ctx.work_dir, args["ModelName"]))
     prefix = source["DataSource"]["S3DataSource"]["S3Uri"]
     local = ctx.work / "input"
     ctx.store.download(prefix, local)

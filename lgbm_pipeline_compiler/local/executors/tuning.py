@@ -1,5 +1,18 @@
 """Tuning steps: trials of the training script in parallel, objective read from each trial's log
-with the definition's metric regex (the last match, as SageMaker reports the final value)."""
+with the definition's metric regex (the last match, as SageMaker reports the final value).
+
+Each trial is a training job with a container of its own, ``trials/{name}/container/`` ↔
+``/opt/ml/``: its code in ``code/`` (the working dir), its model in ``model/`` (SM_MODEL_DIR),
+other outputs in ``output/data/``; the step's channels are shared, read-only by convention. As in
+SageMaker, only the model dir becomes ``model.tar.gz``: a hyperparameter such as
+``model-dir: /some/path`` makes the script write inside the trial's own ``rootfs/some/path``,
+which is not uploaded (context.StepContext.container_arg).
+
+A resumed Tune step reuses a trial only if it completed: its ``result.json`` is written (atomically)
+after its model tarball is in the store (atomically), and names the trial's inputs (the resolved
+training job definition, its hyperparameters, the code and channel bytes) and the tarball's
+sha256. Any other trial dir, an interrupted one above all, is deleted and the trial runs again.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +21,24 @@ import io
 import json
 import os
 import re
+import shutil
 import tarfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ...emit import render_json
+from .. import paths
 from ..context import StepContext, StepFailed, python
+from ..processes import shared_jobs
 from ..sampling import sample
 
 CHANNEL_ROOT = "input/data"
+TRIALS = "trials"
+"""The step dir's subdir a resumed run keeps (the runner clears the rest before a step runs)."""
+RESULT = "result.json"
+CODE_DIR = "/opt/ml/code"
 
 
 def _unquote(value: str) -> str:
@@ -43,6 +65,12 @@ def _model_tarball(model_dir: Path) -> bytes:
     return raw.getvalue()
 
 
+def _tree_digest(digest: Any, folder: Path) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+
+
 class _Trials:
     def __init__(self, ctx: StepContext, args: dict[str, Any]):
         self.ctx = ctx
@@ -58,27 +86,68 @@ class _Trials:
             raise StepFailed(f"objective metric {self.metric!r} has no MetricDefinition regex")
         self.regex = definitions[self.metric]
         static = self.job.get("StaticHyperParameters", {})
-        self.program = _unquote(static["sagemaker_program"])
+        fix = "name the entry point relative to the source dir, without '..'"
+        self.program = "/".join(
+            paths.components(_unquote(static["sagemaker_program"]), what="sagemaker_program", fix=fix)
+        )
         self.static = {k: _unquote(v) for k, v in static.items() if not k.startswith("sagemaker_")}
-        self.code = ctx.work / "code"
-        with tarfile.open(
-            fileobj=io.BytesIO(ctx.store.read_bytes(_unquote(static["sagemaker_submit_directory"])))
-        ) as tar:
-            tar.extractall(self.code, filter="data")
+        self.code_archive = ctx.store.read_bytes(_unquote(static["sagemaker_submit_directory"]))
+        digest = hashlib.sha256(self.code_archive)
         self.channels: dict[str, Path] = {}
         for channel in self.job.get("InputDataConfig", []):
-            local = ctx.work / CHANNEL_ROOT / channel["ChannelName"]
+            name = paths.name(
+                channel["ChannelName"],
+                what="channel name",
+                fix="name channels with letters, digits, '.', '-' or '_'",
+            )
+            local = ctx.work / CHANNEL_ROOT / name
+            shutil.rmtree(local, ignore_errors=True)
             ctx.store.download(channel["DataSource"]["S3DataSource"]["S3Uri"], local)
-            self.channels[channel["ChannelName"]] = local
+            self.channels[name] = local
+            digest.update(f"\0channel {name}\0".encode())
+            _tree_digest(digest, local)
+        self.inputs = digest.hexdigest()
         limits = self.config["ResourceLimits"]
         self.parallel = max(1, min(int(limits["MaxParallelTrainingJobs"]), ctx.cores))
         self.count = int(limits.get("MaxNumberOfTrainingJobs") or 10_000)
+        self.reused: list[str] = []
+        self._lock = threading.Lock()
+
+    def _key(self, hyperparameters: dict[str, str]) -> str:
+        return hashlib.sha256(render_json([self.job, hyperparameters, self.inputs]).encode()).hexdigest()
+
+    def _model_uri(self, name: str) -> str:
+        return f"{self.job['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz"
+
+    def _completed(self, trial: Path, key: str) -> dict[str, Any] | None:
+        """The summary of a trial an earlier attempt completed with these inputs, else None."""
+        try:
+            result = json.loads(paths.read_bytes(trial / RESULT))
+            uri = result["ModelUri"]
+            model = self.ctx.store.read_bytes(uri) if self.ctx.store.exists(uri) else b""
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if result.get("Key") != key or hashlib.sha256(model).hexdigest() != result.get("ModelSha256"):
+            return None
+        return result["Summary"]
 
     def run_trial(self, index: int, hyperparameters: dict[str, str]) -> dict[str, Any]:
         name = f"{self.tuning_name}-{index:03d}"
-        trial = self.ctx.work / "trials" / name
-        model_dir, output_dir = trial / "model", trial / "output"
-        model_dir.mkdir(parents=True), output_dir.mkdir(parents=True)
+        trial = self.ctx.work / TRIALS / name
+        key = self._key(hyperparameters)
+        done = self._completed(trial, key)
+        if done is not None:
+            with self._lock:
+                self.reused.append(name)
+            return done
+        shutil.rmtree(trial, ignore_errors=True)  # an incomplete (or stale) attempt: nothing reused
+        sub = StepContext(**{**self.ctx.__dict__, "work": trial})
+        code = sub.local_path(CODE_DIR)
+        model_dir, output_dir = sub.local_path("/opt/ml/model"), sub.local_path("/opt/ml/output/data")
+        for folder in (code, model_dir, output_dir):
+            folder.mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(self.code_archive)) as tar:
+            tar.extractall(code, filter="data")
         env = {
             **os.environ,
             **{f"SM_CHANNEL_{c.upper()}": str(p) for c, p in self.channels.items()},
@@ -86,15 +155,25 @@ class _Trials:
             "SM_OUTPUT_DATA_DIR": str(output_dir),
             "OMP_NUM_THREADS": str(max(1, self.ctx.cores // self.parallel)),
         }
-        command = [python(), str(self.code / self.program)]
-        for key, value in {**self.static, **hyperparameters}.items():
-            command += [f"--{key}", value]
+        command = [python(), str(code.joinpath(*self.program.split("/")))]
+        notes = []
+        for key_name, value in {**self.static, **hyperparameters}.items():
+            flag, mapped = (
+                sub.container_arg(f"--{key_name}", CODE_DIR),
+                sub.container_arg(str(value), CODE_DIR),
+            )
+            if mapped != str(value):
+                notes.append(
+                    f"note: --{key_name} {value} is a container path: {mapped} in this trial's dir\n"
+                )
+            command += [flag, mapped]
         log_path = trial / "log.txt"
         summary = {"TrainingJobName": name, "TunedHyperParameters": hyperparameters, "Log": str(log_path)}
         with log_path.open("w") as log:
-            sub = StepContext(**{**self.ctx.__dict__, "log": log, "work": trial})
+            log.writelines(notes)
+            sub.log = log
             try:
-                text = sub.run_script(command, env=env, cwd=self.code)
+                text = sub.run_script(command, env=env, cwd=code)
             except StepFailed as err:
                 return {**summary, "TrainingJobStatus": "Failed", "FailureReason": str(err)}
         value = objective_value(text, self.regex)
@@ -103,13 +182,35 @@ class _Trials:
                 f"objective metric {self.metric!r} never matched regex {self.regex!r} in the training log"
             )
             return {**summary, "TrainingJobStatus": "Failed", "FailureReason": reason}
-        output = self.job["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        self.ctx.store.put_bytes(f"{output}/{name}/output/model.tar.gz", _model_tarball(model_dir))
-        return {
+        tarball = _model_tarball(model_dir)  # /opt/ml/model only, as SageMaker uploads it
+        self.ctx.store.put_bytes(self._model_uri(name), tarball)
+        summary = {
             **summary,
             "TrainingJobStatus": "Completed",
             "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": self.metric, "Value": value},
         }
+        result = {
+            "Key": key,
+            "ModelUri": self._model_uri(name),
+            "ModelSha256": hashlib.sha256(tarball).hexdigest(),
+            "Summary": summary,
+        }
+        paths.write_atomic(self.ctx.work, trial / RESULT, render_json(result).encode())  # last: it completed
+        return summary
+
+
+def _run_all(trials: _Trials, candidates: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Every trial, ``parallel`` at a time; if this thread is interrupted (the run is stopping),
+    running trials are killed and pending ones never start before the interruption goes on."""
+    pool = ThreadPoolExecutor(max_workers=trials.parallel)
+    try:
+        return list(pool.map(lambda item: trials.run_trial(*item), enumerate(candidates, 1)))
+    except BaseException:
+        (trials.ctx.jobs or shared_jobs()).stop()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def run(ctx: StepContext) -> dict[str, Any]:
@@ -124,15 +225,19 @@ def run(ctx: StepContext) -> dict[str, Any]:
     candidates = list(sample(trials.config["ParameterRanges"], strategy, trials.count, seed))
     ctx.log.write(f"{len(candidates)} trials, {trials.parallel} at a time\n")
     ctx.log.flush()
-    with ThreadPoolExecutor(max_workers=trials.parallel) as pool:
-        results = list(pool.map(lambda item: trials.run_trial(*item), enumerate(candidates, 1)))
+    results = _run_all(trials, candidates)
     done = [r for r in results if r["TrainingJobStatus"] == "Completed"]
     for result in results:
         status = result["TrainingJobStatus"]
         value = result.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
-        ctx.log.write(
-            f"{result['TrainingJobName']}: {status} {value if value is not None else result.get('FailureReason', '')}\n"
+        reused = (
+            " (reused: completed in an earlier attempt)" if result["TrainingJobName"] in trials.reused else ""
         )
+        ctx.log.write(
+            f"{result['TrainingJobName']}: {status} {value if value is not None else result.get('FailureReason', '')}{reused}\n"
+        )
+    if trials.reused:
+        ctx.note = f"{len(trials.reused)} of {len(results)} trials reused from an earlier attempt"
     if not done:
         raise StepFailed(
             f"all {len(results)} training jobs failed; first: {results[0].get('FailureReason', '?')}"
