@@ -8,6 +8,10 @@ and Werkzeug 2.0.3): ``model_fn`` once; per request its ``transform_fn``, or els
 would carry: the status and content type of a returned response object, 200 for a
 ``(body, content_type)`` tuple, and 500 with Werkzeug's Internal Server Error page for any
 exception raised by the module's functions, whatever status the exception carries.
+
+``make_server`` puts a model behind HTTP (serve_http.py: waitress with SageMaker's 6 MB body limit,
+a deep listen backlog and one-line 4xx answers to malformed requests; its docstring lists what each
+request gets and why).
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
+from .serve_http import CHANNEL_TIMEOUT, THREADS, EndpointServer
 from .store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -176,31 +180,17 @@ def load_model(
     return ServingModel(store.read_bytes(model_data_url), environment)
 
 
-def make_server(model: ServingModel, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            if self.path == "/ping":
-                self._send(200, "text/plain", b"")
-            else:
-                self._send(404, "text/plain", b"not found: use GET /ping or POST /invocations\n")
-
-        def do_POST(self) -> None:  # noqa: N802
-            if self.path != "/invocations":
-                self._send(404, "text/plain", b"not found: use POST /invocations\n")
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            # The headers as sent: invoke() applies the container's defaults (JSON for both).
-            self._send(*model.invoke(body, self.headers.get("Content-Type"), self.headers.get("Accept")))
-
-        def log_message(self, fmt: str, *args: Any) -> None:
-            sys.stderr.write(f"serve: {fmt % args}\n")
-
-    return ThreadingHTTPServer((host, port), Handler)
+def make_server(
+    model: ServingModel,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    threads: int = THREADS,
+    channel_timeout: int = CHANNEL_TIMEOUT,
+    access_log: TextIO | None = sys.stderr,
+) -> EndpointServer:
+    """An HTTP server for ``model`` on ``host:port`` (0: any free port), not yet serving: call
+    ``serve_forever()``, and ``shutdown()`` from another thread, then ``server_close()``."""
+    return EndpointServer(
+        model.invoke, host, port, threads=threads, channel_timeout=channel_timeout, access_log=access_log
+    )
