@@ -6,10 +6,12 @@ UTF-8, one trailing newline; the definition itself carries no timestamps, uuids 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +28,11 @@ def render_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def manifest(compiled: Compiled) -> dict[str, Any]:
-    """S3 URI → local file and sha256 of every artifact the definition references."""
-    return {
+def manifest(compiled: Compiled, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """S3 URI → local file and sha256 of every artifact the definition references; with ``inputs``
+    (a fingerprint of what the compile read, ``review/fingerprint.py``), also those and the sha256
+    of the definition's canonical text, so ``compile --check`` can answer without compiling."""
+    out: dict[str, Any] = {
         "artifacts": [
             {
                 "s3_uri": uri,
@@ -39,10 +43,15 @@ def manifest(compiled: Compiled) -> dict[str, Any]:
             for uri, artifact in sorted(compiled.artifacts.items())
         ]
     }
+    if inputs is not None:
+        text = render_json(compiled.definition).encode("utf-8")
+        out["inputs"] = {**inputs, "definition_sha256": hashlib.sha256(text).hexdigest()}
+    return out
 
 
-def write_output(out_dir: str | Path, compiled: Compiled) -> Path:
-    """Write pipeline.json, manifest.json and artifacts/ atomically into ``out_dir``.
+def write_output(out_dir: str | Path, compiled: Compiled, inputs: Mapping[str, Any] | None = None) -> Path:
+    """Write pipeline.json, manifest.json and artifacts/ atomically into ``out_dir`` (``inputs``: the
+    compile's input fingerprint for the manifest, see :func:`manifest`).
 
     Everything is written to a sibling temporary directory first and swapped in with renames,
     so a failed compile leaves the previous output untouched.
@@ -52,7 +61,7 @@ def write_output(out_dir: str | Path, compiled: Compiled) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         (staging / DEFINITION).write_text(render_json(compiled.definition), encoding="utf-8")
-        (staging / MANIFEST).write_text(render_json(manifest(compiled)), encoding="utf-8")
+        (staging / MANIFEST).write_text(render_json(manifest(compiled, inputs)), encoding="utf-8")
         for artifact in compiled.artifacts.values():
             path = staging / ARTIFACTS / artifact.digest / artifact.name
             path.parent.mkdir(parents=True, exist_ok=True)

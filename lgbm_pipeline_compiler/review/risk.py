@@ -1,0 +1,137 @@
+"""The changes reviewers care most about, in one line: the quality gate, checks skipped or removed,
+the registered model's approval status, and instance types and counts.
+
+Values are compared as an execution would see them by default: a ``Get`` of a pipeline parameter
+reads the parameter's default on its own side, so lowering ``F1Threshold``'s default lowers the gate.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from .model import MISSING, DefinitionView
+
+if TYPE_CHECKING:
+    from .diff import Diff
+
+OPERATORS = {
+    "GreaterThanOrEqualTo": ">=",
+    "GreaterThan": ">",
+    "LessThanOrEqualTo": "<=",
+    "LessThan": "<",
+    "Equals": "==",
+}
+CHECK_TYPES = ("ClarifyCheck", "QualityCheck")
+_INSTANCES = re.compile(r"instance_?(types?|count)$", re.IGNORECASE)
+
+
+def resolve(value: Any, view: DefinitionView) -> Any:
+    """A parameter ``Get`` as its default; other values as they are."""
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("Get"), str)
+        and value["Get"].startswith("Parameters.")
+    ):
+        default = view.parameter_default(value["Get"].split(".", 1)[1])
+        return value if default is MISSING else default
+    return value
+
+
+def show(value: Any) -> str:
+    """A value as reviewers read it: plain strings and numbers bare, the rest as compact JSON."""
+    if value is MISSING:
+        return "(absent)"
+    if isinstance(value, dict) and set(value) == {"Std:JsonGet"} and isinstance(value["Std:JsonGet"], dict):
+        args = value["Std:JsonGet"]
+        return f"JsonGet({show(args.get('PropertyFile', MISSING))}, {args.get('Path')})"
+    if isinstance(value, dict) and set(value) == {"Get"}:
+        return f"Get({value['Get']})"
+    if isinstance(value, str):
+        return value if value and value.strip() == value and " " not in value else json.dumps(value)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _operand(value: Any) -> str:
+    """A condition's left side: a JsonGet as the report path it reads."""
+    if isinstance(value, dict) and isinstance(value.get("Std:JsonGet"), dict):
+        return str(value["Std:JsonGet"].get("Path"))
+    return show(value)
+
+
+def _conditions(step: Any, view: DefinitionView) -> list[tuple[str, str, Any]]:
+    out = []
+    for cond in step.raw.get("Arguments", {}).get("Conditions", []):
+        op = OPERATORS.get(cond.get("Type"), cond.get("Type"))
+        out.append(
+            (_operand(cond.get("LeftValue", MISSING)), op, resolve(cond.get("RightValue", MISSING), view))
+        )
+    return out
+
+
+def _text(conditions: list[tuple[str, str, Any]]) -> str:
+    return " and ".join(f"{left} {op} {show(right)}" for left, op, right in conditions)
+
+
+def _gate(name: str, was: str, old: list, new: list) -> str | None:
+    if old == new:
+        return None
+    label = f"gate {name}" + (f" (was {was})" if was != name else "")
+    if len(old) == len(new) == 1 and old[0][:2] == new[0][:2]:
+        (_, op, a), (_, _, b) = old[0], new[0]
+        if isinstance(a, int | float) and isinstance(b, int | float) and op in (">=", ">", "<=", "<"):
+            looser = (b < a) if op in (">=", ">") else (b > a)
+            return f"{label} threshold {show(a)} → {show(b)} ({'looser' if looser else 'stricter'})"
+    return f"{label}: {_text(old)} → {_text(new)}"
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def risks(diff: Diff, old: DefinitionView, new: DefinitionView, renames: dict[str, str]) -> list[str]:
+    """One phrase per risky change, gates first, then checks, approval and instances."""
+    was = {v: k for k, v in renames.items()}
+    out: list[str] = []
+    for name, step in new.steps.items():
+        if step.type == "Condition":
+            if name in old.steps:
+                phrase = _gate(
+                    name, was.get(name, name), _conditions(old.steps[name], old), _conditions(step, new)
+                )
+                out += [phrase] if phrase else []
+            else:
+                out.append(f"gate {name} added: {_text(_conditions(step, new))}")
+    out += [f"gate {n} removed" for n, s in old.steps.items() if s.type == "Condition" and n not in new.steps]
+    for name, step in old.steps.items():
+        if step.type not in CHECK_TYPES:
+            continue
+        if name not in new.steps:
+            out.append(f"check {name} removed")
+            continue
+        after = new.steps[name].raw
+        if not _truthy(resolve(step.raw.get("SkipCheck"), old)) and _truthy(
+            resolve(after.get("SkipCheck"), new)
+        ):
+            out.append(f"check {name} skipped by default")
+        if step.raw.get("FailOnViolation") is not False and after.get("FailOnViolation") is False:
+            out.append(f"check {name} no longer fails on a violation")
+    for name, step in new.steps.items():
+        if step.type == "RegisterModel" and name in old.steps:
+            a = resolve(old.steps[name].raw.get("Arguments", {}).get("ModelApprovalStatus", MISSING), old)
+            b = resolve(step.raw.get("Arguments", {}).get("ModelApprovalStatus", MISSING), new)
+            if a != b:
+                out.append(f"approval {name}: {show(a)} → {show(b)}")
+    for name, step in new.steps.items():
+        if name not in old.steps:
+            continue
+        before = old.steps[name].fields
+        for path in [*step.fields, *(p for p in before if p not in step.fields)]:
+            if not path or not _INSTANCES.search(path[-1]):
+                continue
+            a = resolve(before.get(path, MISSING), old)
+            b = resolve(step.fields.get(path, MISSING), new)
+            if a != b:
+                out.append(f"{name} {path[-1]} {show(a)} → {show(b)}")
+    return out
