@@ -346,6 +346,29 @@ def test_serve_answers_as_the_container(served, rows, name):
         assert holds in reason
 
 
+HOSTILE_JSON: dict[str, Callable[[SimpleNamespace], bytes]] = {
+    # issue 15, finding 3: JSON the handler may fail to read
+    "a 400-digit integer": lambda r: json.dumps(
+        {"instances": [{**r.records[0], "Age": int("9" * 400)}]}
+    ).encode(),
+    "arrays nested 100,000 deep": lambda r: b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_JSON))
+def test_hostile_json_is_answered_as_the_container_answers_it(served, rows, name):
+    """What the handler does with it decides the answer, in SageMaker and locally alike: a client
+    error's one line, or (any exception from the handler) the container's 500 page."""
+    body = HOSTILE_JSON[name](rows)
+    headers = {"Content-Type": JSON, "Accept": CSV}
+    local = served.local.invoke(body, JSON, CSV)
+    assert local == served.container.post(body, headers)
+    if local[0] == 500:
+        assert local == (500, "text/html; charset=utf-8", internal_server_error_page())
+    else:
+        assert 400 <= local[0] < 500 and local[1] == "text/plain; charset=utf-8"
+
+
 def test_valid_predictions_equal_the_booster(served, rows):
     status, _, body = served.local.invoke(csv_body(rows.csv), CSV, CSV)
     assert status == 200
