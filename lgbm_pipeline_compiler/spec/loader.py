@@ -1,4 +1,8 @@
-"""Spec text → Python data with source positions: Jinja2 (sandboxed) → safe YAML → values + marks.
+"""Spec text → Python data with source positions: safe YAML → values + marks → template values.
+
+The text is parsed as YAML first, so every position is the file's own; then each string value
+holding ``{{ ... }}`` is rendered on its own (``template.py``: a bounded Jinja2 sandbox) with the
+spec's `variables:` and the ``--var`` overrides, which are values, never spec text.
 
 Only the YAML 1.1 core tags are accepted; anything else (``!!python/object``, custom tags) is an
 error, and alias expansion is bounded so a "billion laughs" document fails fast instead of eating
@@ -7,15 +11,13 @@ memory.
 
 from __future__ import annotations
 
-import traceback
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
-from jinja2.sandbox import SandboxedEnvironment
 
 from ..errors import Finding, Loc, SpecError
 from ..errors import dotted as _dotted
@@ -54,44 +56,41 @@ class SourceDoc:
 
     def finding(self, loc: Loc, path: str, message: str, *, key: bool = False) -> Finding:
         line, col = self.position(loc, key=key)
-        return Finding(self.file, line, col, path, message)
+        return Finding(one_line(self.file), line, col, one_line(path), one_line(message))
 
 
-def render_template(text: str, file: str, variables: Mapping[str, str] | None) -> str:
-    """Render spec text with Jinja2 in a sandbox; undefined variables are errors."""
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    try:
-        return env.from_string(text).render(**dict(variables or {}))
-    except jinja2.TemplateSyntaxError as err:
-        raise SpecError([Finding(file, err.lineno or 1, 1, "", f"template error: {err.message}")]) from None
-    except jinja2.UndefinedError as err:
-        line = _template_line(err)
-        hint = "pass it with --var NAME=VALUE or give it a default: {{ name | default('...') }}"
-        raise SpecError([Finding(file, line, 1, "", f"template error: {err.message}; {hint}")]) from None
-    except jinja2.TemplateError as err:
-        raise SpecError([Finding(file, _template_line(err), 1, "", f"template error: {err}")]) from None
-    except Exception as err:  # errors raised by expressions: 1 / 0, "a" + 1, include without loader
-        message = f"template error: {type(err).__name__}: {err}"
-        raise SpecError([Finding(file, _template_line(err), 1, "", message)]) from None
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def _template_line(err: BaseException) -> int:
-    """Template line of a render-time error, read from Jinja2's rewritten traceback."""
-    for frame in reversed(traceback.extract_tb(err.__traceback__)):
-        if frame.filename == "<template>" and frame.lineno:
-            return frame.lineno
-    return 1
+def one_line(text: str) -> str:
+    """``text`` with control characters and line breaks escaped (``\\n``), so that a finding is one
+    line whatever the values it quotes (a --var value, a key) hold."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _one_line_findings(err: SpecError) -> SpecError:
+    return SpecError([Finding(one_line(f.file), f.line, f.col, one_line(f.path), one_line(f.message))
+                      for f in err.findings])  # fmt: skip
 
 
 def parse_yaml(text: str, file: str) -> SourceDoc:
     """Compose YAML safely and turn nodes into plain data, recording every node's mark."""
+    try:
+        return _parse_yaml(text, file)
+    except SpecError as err:
+        raise _one_line_findings(err) from None
+
+
+def _parse_yaml(text: str, file: str) -> SourceDoc:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = ": ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"
-        raise SpecError([Finding(file, line, col, "", f"YAML syntax error: {problem}")]) from None
+        raise SpecError(
+            _template_lines(text, file) or [_yaml_error(text, file, line, col, problem)]
+        ) from None
     except RecursionError:
         raise SpecError(
             [Finding(file, 1, 1, "", f"the document nests more than {MAX_DEPTH} levels deep")]
@@ -106,6 +105,43 @@ def parse_yaml(text: str, file: str) -> SourceDoc:
     if builder.findings:
         raise SpecError(builder.findings)
     return doc
+
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks
+_TEMPLATE_LINE = re.compile(r"[ \t]*(\{%|\{#)")
+_UNQUOTED = re.compile(r"(?:^|[:,\[-])[ \t]+\{\{")
+QUOTE_HINT = 'a value that starts with {{ must be quoted, e.g. region: "{{ region }}"'
+
+
+def _template_lines(text: str, file: str) -> list[Finding]:
+    """Template statements or comments on lines of their own: why the text is not YAML."""
+    from .template import COMMENTS, STATEMENTS
+
+    out = []
+    for number, line in enumerate(_LINE_BREAK.split(text), 1):
+        if match := _TEMPLATE_LINE.match(line):
+            message = STATEMENTS if match.group(1) == "{%" else COMMENTS
+            out.append(Finding(file, number, match.start(1) + 1, "", message))
+    return out
+
+
+def _yaml_error(text: str, file: str, line: int, col: int, problem: str) -> Finding:
+    lines = _LINE_BREAK.split(text)
+    near = lines[max(line - 2, 0) : line]  # an unquoted {{ often breaks the YAML a line later
+    hint = f"; {QUOTE_HINT}" if any(_UNQUOTED.search(t) for t in near) else ""
+    return Finding(file, line, col, "", f"YAML syntax error: {problem}{hint}")
+
+
+def _unquoted_template(node: yaml.Node) -> str | None:
+    """``{{ x }}`` written unquoted, which YAML reads as the flow mapping {{x: null}: null}: x."""
+    if not (isinstance(node, yaml.MappingNode) and node.flow_style and len(node.value) == 1):
+        return None
+    key, value = node.value[0]
+    if not (isinstance(key, yaml.MappingNode) and key.flow_style and len(key.value) == 1):
+        return None
+    inner, inner_value = key.value[0]
+    empty = all(isinstance(n, yaml.ScalarNode) and n.value == "" for n in (value, inner_value))
+    return inner.value if isinstance(inner, yaml.ScalarNode) and inner.style is None and empty else None
 
 
 class _Builder:
@@ -148,6 +184,18 @@ class _Builder:
                 ]
             )
         self.doc.marks.setdefault(loc, self._mark(node))
+        if (expression := _unquoted_template(node)) is not None:
+            quote = "'" if '"' in expression else '"'
+            self.findings.append(
+                Finding(
+                    self.doc.file,
+                    *self._mark(node),
+                    _dotted(loc),
+                    f"a value that starts with {{{{ must be quoted: write {quote}{{{{ {expression} }}}}{quote} "
+                    "(unquoted, YAML reads it as a mapping)",
+                )
+            )
+            return None
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
@@ -223,7 +271,132 @@ def read_spec_text(path: str | Path) -> str:
 
 
 def load_document(path: str | Path, variables: Mapping[str, str] | None = None) -> SourceDoc:
-    """Read, render and parse one spec file."""
-    file = str(path)
-    text = read_spec_text(path)
-    return parse_yaml(render_template(text, file, variables), file)
+    """Read and parse one spec file, then render its template values with ``variables`` (--var)."""
+    try:
+        doc = parse_yaml(read_spec_text(path), str(path))
+        apply_templates(doc, variables)
+    except SpecError as err:
+        raise _one_line_findings(err) from None
+    return doc
+
+
+def render_template(text: str, file: str, variables: Mapping[str, Any] | None) -> str:
+    """One string value rendered as text with ``variables`` (what a spec's template value does)."""
+    from .template import TemplateProblem, render_text
+
+    try:
+        return render_text(text, dict(variables or {}))
+    except TemplateProblem as problem:
+        raise SpecError([Finding(file, 1, 1, "", problem.message)]) from None
+
+
+# --- template values --------------------------------------------------------------------------
+
+_MARKERS = ("{{", "{%", "{#")
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and any(marker in value for marker in _MARKERS)
+
+
+def _templates(node: Any, loc: Loc, values: dict[Loc, str], keys: list[Loc]) -> None:
+    """Collect the templated string values (and the keys that look like templates) under ``node``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if _is_template(key):
+                keys.append(loc + (key,))
+            _templates(value, loc + (key,), values, keys)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _templates(value, loc + (i,), values, keys)
+    elif _is_template(node):
+        values[loc] = node
+
+
+def _put(data: Any, loc: Loc, value: Any) -> None:
+    for part in loc[:-1]:
+        data = data[part]
+    data[loc[-1]] = value
+
+
+def apply_templates(doc: SourceDoc, overrides: Mapping[str, str] | None = None) -> None:
+    """Render every templated string value of ``doc`` in place, with the spec's `variables:`
+    (each may use those above it) and ``overrides`` (--var: values, never rendered). Every
+    problem is a finding at the value's line:col; raises SpecError with all of them."""
+    overrides = dict(overrides or {})
+    data = doc.data
+    values: dict[Loc, str] = {}
+    keys: list[Loc] = []
+    _templates(data, (), values, keys)
+    if not isinstance(data, dict) or not (values or keys or overrides or "variables" in data):
+        return
+    from ..variables import typed_var
+    from .template import (
+        BoundedSandbox,
+        TemplateProblem,
+        compile_value,
+        evaluate,
+        explain,
+        unknown_var,
+        variable_problem,
+    )
+
+    env = BoundedSandbox()
+    message = "templates are rendered in values only; write this key as it is"
+    findings = [doc.finding(loc, _dotted(loc), message, key=True) for loc in keys]
+    compiled = {}
+    for loc, source in values.items():
+        try:
+            compiled[loc] = compile_value(env, source)
+        except TemplateProblem as problem:
+            findings.append(doc.finding(loc, _dotted(loc), problem.message))
+    section = data.get("variables") if isinstance(data.get("variables"), dict) else {}
+    declared = {}
+    for name, default in section.items():
+        if (problem := variable_problem(name, default)) is not None:
+            on_key, message = problem
+            findings.append(doc.finding(("variables", name), f"variables.{name}", message, key=on_key))
+        else:
+            declared[name] = default
+    used = {name for template in compiled.values() for name in template.names}
+    for name in sorted(set(overrides) - set(section) - used):
+        message = unknown_var(name, list(declared))
+        if "variables" in data:
+            findings.append(doc.finding(("variables",), "variables", message, key=True))
+        else:
+            findings.append(Finding(doc.file, 1, 1, "", message))
+    context: dict[str, Any] = {name: value for name, value in overrides.items() if name not in section}
+    failed = set(section) - set(declared)  # declared wrongly, or (below) failed to compile or render
+    failed |= {loc[1] for loc in values if loc[0] == "variables" and loc not in compiled}
+
+    def render(loc: Loc) -> tuple[bool, Any]:
+        try:
+            return True, evaluate(env, compiled[loc], context)
+        except TemplateProblem as problem:
+            if problem.undefined not in failed:
+                message = explain(problem, loc, [*context, *declared])
+                findings.append(doc.finding(loc, _dotted(loc), message))
+            return False, None
+
+    for name, default in declared.items():
+        loc = ("variables", name)
+        ok, value = True, default
+        if name in overrides:
+            try:
+                value = typed_var(name, overrides[name], default)
+            except ValueError as err:
+                ok = False
+                findings.append(doc.finding(loc, _dotted(loc), str(err)))
+        elif loc in compiled:
+            ok, value = render(loc)
+        if ok and name not in failed:
+            context[name] = value
+        else:
+            failed.add(name)
+    for loc in compiled:
+        if loc[0] != "variables":
+            _put(data, loc, render(loc)[1])
+    if findings:
+        raise SpecError(findings)
+    if section:
+        data["variables"] = {name: context[name] for name in declared}

@@ -22,11 +22,30 @@ from .training import TrainingSection
 from .tuning import TuningSection
 
 ParameterName = Annotated[str, StringConstraints(pattern=PARAMETER_NAME)]
+VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+VariableValue = str | int | float | bool | None
+
+TEMPLATE_SCHEMA = {
+    "type": "string",
+    "pattern": "\\{\\{",
+    "description": "A template value: rendered with the spec's variables, then checked as this key's value.",
+}
+"""What a templated value looks like to JSON Schema (a string holding `{{`)."""
+_CONSTRAINTS = ("pattern", "enum", "const", "format", "minLength", "maxLength")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_MAPS = ("properties", "$defs")
+_SCHEMA_ONE = ("items", "additionalProperties", "not")
 
 
 class PipelineSpec(Section):
     """A LightGBM training pipeline on SageMaker, section by section."""
 
+    variables: dict[VariableName, VariableValue] = Field(
+        default_factory=dict, json_schema_extra={"additionalProperties": False}
+    )
+    """Template variables: name → default value (string, number, boolean or null), used as
+    `{{ name }}` in any string value of the spec; a value may use the variables above it;
+    `--var name=VALUE` overrides one."""
     pipeline: PipelineSection
     storage: StorageSection
     data: DataSection
@@ -43,6 +62,12 @@ class PipelineSpec(Section):
     """Pipeline parameter name → dotted spec path whose value becomes its default."""
 
     _source_dir: str = PrivateAttr(default=".")
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON Schema of the spec as written: a constrained scalar may also be a template
+        (`"{{ n }}"` where an integer goes), which is checked once rendered."""
+        return _templatable(super().model_json_schema(*args, **kwargs))
 
     @property
     def source_dir(self) -> str:
@@ -70,3 +95,36 @@ class PipelineSpec(Section):
         if item.startswith("s3://") or self.storage.read is None:
             return item
         return f"{self.storage.read}/{item.lstrip('/')}"
+
+
+def _constrained_scalar(schema: dict[str, Any]) -> bool:
+    """A schema that a template string would not satisfy: a non-string type, or a constrained string."""
+    kind = schema.get("type")
+    if kind in ("integer", "number", "boolean", "null"):
+        return True
+    return (kind == "string" or kind is None and "$ref" not in schema) and any(
+        c in schema for c in _CONSTRAINTS
+    )
+
+
+def _templatable(schema: Any) -> Any:
+    """``schema`` with TEMPLATE_SCHEMA allowed wherever a constrained scalar is expected."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for key in _SCHEMA_LISTS:
+        if key in out:
+            out[key] = [_templatable(s) if not _constrained_scalar(s) else s for s in out[key]]
+    for key in _SCHEMA_MAPS:
+        if key in out:
+            out[key] = {name: _templatable(s) for name, s in out[key].items()}
+    for key in _SCHEMA_ONE:
+        if isinstance(out.get(key), dict):
+            out[key] = _templatable(out[key])
+    if "anyOf" in out and any(_constrained_scalar(s) for s in out["anyOf"]):
+        if {"type": "string"} not in out["anyOf"]:
+            out["anyOf"] = [*out["anyOf"], TEMPLATE_SCHEMA]
+    elif _constrained_scalar(out):
+        notes = {k: out.pop(k) for k in ("title", "description", "default") if k in out}
+        out = {"anyOf": [out, TEMPLATE_SCHEMA], **notes}
+    return out

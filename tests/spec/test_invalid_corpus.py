@@ -48,7 +48,8 @@ CASES = sorted(p.stem for p in INVALID.glob("*.yaml") if not p.name.startswith("
 # Cases run as a real subprocess as well: one or more per validation layer.
 SUBPROCESS_CASES = [
     "empty_file",  # reading
-    "jinja_undefined_variable",  # template
+    "template_undefined_variable",  # template values
+    "template_set_statement_lines",  # template statements (not YAML)
     "python_tag",  # YAML tags
     "alias_bomb",  # YAML aliases
     "yaml_bad_indentation",  # YAML syntax

@@ -1,4 +1,4 @@
-"""The loader: Jinja2 in a sandbox with StrictUndefined, safe YAML, source positions, refusals."""
+"""The loader: safe YAML, source positions, refusals, one-line findings; then template values."""
 
 from __future__ import annotations
 
@@ -22,71 +22,19 @@ def _only_finding(excinfo: pytest.ExceptionInfo[SpecError]) -> Finding:
     return findings[0]
 
 
-# --- Jinja2 -------------------------------------------------------------------------------------
+# --- render_template: one string value (the template rules are in test_template_*.py) ------------
 
 
-def test_variables_render_and_defaults_apply():
-    text = 'name: census-{{ env | default("dev") }}\nregion: {{ region }}\n'
-    assert render_template(text, "f.yaml", {"region": "eu-west-1"}) == "name: census-dev\nregion: eu-west-1\n"
-    assert render_template(text, "f.yaml", {"env": "prod", "region": "x"}).startswith("name: census-prod\n")
+def test_render_template_renders_one_value_as_text():
+    assert render_template("census-{{ env }}", "f.yaml", {"env": "prod"}) == "census-prod"
+    assert render_template("{{ n * 2 }}", "f.yaml", {"n": 21}) == "42"
+    assert render_template("{{ flag }}", "f.yaml", {"flag": True}) == "true"
 
 
-def test_rendering_keeps_line_numbers_of_set_blocks():
-    """`{% set %}` lines render as empty lines, so YAML positions still match the file."""
-    text = '{% set env = env | default("dev") %}\n\nname: n-{{ env }}\nbad: [\n'
+def test_render_template_problems_are_findings():
     with pytest.raises(SpecError) as excinfo:
-        parse_yaml(render_template(text, "f.yaml", None), "f.yaml")
-    assert _only_finding(excinfo).line == 5  # the flow sequence never closes: end of input
-
-
-@pytest.mark.parametrize(
-    ("text", "line"),
-    [
-        ("a: 1\nb: {{ env }}\n", 2),
-        ("a: 1\n\n\n{% if flag %}b: 2{% endif %}\n", 4),
-        ("a: 1\nb: {{ missing.attribute }}\n", 2),
-    ],
-)
-def test_undefined_variable_is_an_error_at_its_line(text, line):
-    with pytest.raises(SpecError) as excinfo:
-        render_template(text, "spec.yaml", {})
-    finding = _only_finding(excinfo)
-    assert (finding.file, finding.line, finding.col, finding.path) == ("spec.yaml", line, 1, "")
-    assert "is undefined" in finding.message
-    assert "--var" in finding.message  # says how to fix it
-
-
-def test_undefined_variable_inside_default_argument_is_still_strict():
-    with pytest.raises(SpecError, match="'account' is undefined"):
-        render_template('bucket: {{ bucket | default("b-" ~ account) }}\n', "f.yaml", {})
-    assert render_template(
-        'bucket: {{ bucket | default("b-" ~ account) }}\n', "f.yaml", {"account": "1"}
-    ) == ("bucket: b-1\n")
-
-
-def test_template_syntax_error_names_the_line():
-    with pytest.raises(SpecError) as excinfo:
-        render_template("a: 1\nb: 2\nc: {{ x }\n", "f.yaml", {"x": "1"})
-    finding = _only_finding(excinfo)
-    assert finding.line == 3
-    assert finding.message.startswith("template error: ")
-
-
-def test_sandbox_refuses_attribute_escapes():
-    with pytest.raises(SpecError) as excinfo:
-        render_template("a: {{ ''.__class__.__mro__ }}\n", "f.yaml", {})
-    assert "unsafe" in _only_finding(excinfo).message
-
-
-@pytest.mark.parametrize(
-    "expression",
-    ["{{ 1 / 0 }}", '{{ "a" + 1 }}', '{% include "other.yaml" %}'],
-    ids=["zero-division", "type-error", "include"],
-)
-def test_any_template_runtime_error_is_a_finding(expression):
-    with pytest.raises(SpecError) as excinfo:
-        render_template(f"a: 1\nb: 2\nc: {expression}\n", "f.yaml", {})
-    assert _only_finding(excinfo).line == 3
+        render_template("x{{ missing }}", "f.yaml", {})
+    assert _only_finding(excinfo).format() == "f.yaml:1:1: template error: 'missing' is undefined"
 
 
 # --- YAML: positions ------------------------------------------------------------------------------
@@ -274,10 +222,22 @@ def test_non_utf8_file(tmp_path):
     assert _only_finding(excinfo).message.startswith("cannot read spec: 'utf-8' codec can't decode")
 
 
-def test_load_document_renders_then_parses(tmp_path):
+def test_load_document_parses_then_renders_values(tmp_path):
+    """The file is YAML as written; each templated value is rendered where it stands."""
     path = tmp_path / "s.yaml"
-    path.write_text("{% set x = 3 %}\nitems: [{{ x }}, {{ y }}]\n", encoding="utf-8")
+    path.write_text('variables:\n  x: 3\nitems: ["{{ x }}", "{{ y }}", "n-{{ x }}"]\n', encoding="utf-8")
     doc = load_document(path, {"y": "4"})
     assert doc.file == str(path)
-    assert doc.data == {"items": [3, 4]}
-    assert doc.position(("items", 0)) == (2, 9)
+    assert doc.data == {"variables": {"x": 3}, "items": [3, "4", "n-3"]}
+    assert doc.position(("items", 0)) == (3, 9)
+    assert doc.position(("items", 2)) == (3, 31)
+
+
+def test_findings_are_one_line_whatever_the_keys_and_values_hold():
+    """A key or value with a line break or control character is quoted escaped in the finding."""
+    with pytest.raises(SpecError) as excinfo:
+        parse_yaml('a: 1\n"b\\nc\\u2028d\\x85e": 1\n"b\\nc\\u2028d\\x85e": 2\n', "f.yaml")
+    assert _only_finding(excinfo).format() == "f.yaml:3:1: b\\nc\\u2028d\\x85e: duplicate key"
+    doc = parse_yaml('a: "x\\ny"\n', "f.yaml")
+    finding = doc.finding(("a",), "a", f"{doc.data['a']!s} is wrong\r\x00")
+    assert finding.format() == "f.yaml:1:4: a: x\\ny is wrong\\r\\x00"
