@@ -6,13 +6,21 @@ Each check yields (location, message) so the loader can point at the offending Y
 from __future__ import annotations
 
 import difflib
+import json
+import os
 from collections.abc import Iterator
 
 from pydantic_core import PydanticCustomError
 
 from ..errors import Loc
+from .aws import lambda_partition_and_region, partitions, role_partition
+from .hyperparameters import ADDED_BY_SAGEMAKER, MAX_TOTAL, MAX_VALUE
+from .lightgbm import describe, domain_of
+from .objective import train_log_problem
 from .parameters import EXPOSABLE
 from .root import PipelineSpec
+from .scripts import SCRIPT_FIELDS, bundled_names, override_problem, path_problem
+from .tuning import CategoricalRange, ContinuousRange
 from .types import _check_s3
 
 Problem = tuple[Loc, str]
@@ -90,6 +98,105 @@ def check_tuning(spec: PipelineSpec) -> Iterator[Problem]:
             )
 
 
+def _static_text(value: object) -> str:
+    """A static hyperparameter as the job receives it (the compiler's hyperparameter_value)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def check_hyperparameters(spec: PipelineSpec) -> Iterator[Problem]:
+    static, ranges = spec.training.hyperparameters, spec.tuning.ranges
+    total = len(static) + len(ranges) + ADDED_BY_SAGEMAKER
+    if total > MAX_TOTAL:
+        yield (
+            ("training", "hyperparameters"),
+            f"{len(static)} static + {len(ranges)} tuned hyperparameters + the {ADDED_BY_SAGEMAKER} SageMaker "
+            f"adds make {total}; a tuning job takes at most {MAX_TOTAL}: drop "
+            f"{total - MAX_TOTAL} static ones",
+        )
+    for name, value in static.items():
+        # The SDK JSON-encodes static values; HyperParameterValue is at most 2500 characters.
+        size = len(json.dumps(_static_text(value)))
+        if size > MAX_VALUE:
+            yield (
+                ("training", "hyperparameters", name),
+                f"the value is {size} characters as SageMaker stores it; hyperparameter values are at most {MAX_VALUE}",
+            )
+
+
+def check_lightgbm_domains(spec: PipelineSpec) -> Iterator[Problem]:
+    """Static values and tuning ranges within LightGBM's documented constraints."""
+    for name, value in spec.training.hyperparameters.items():
+        domain = domain_of(name)
+        problem = domain.problem(value) if domain else None
+        if domain and problem:
+            yield ("training", "hyperparameters", name), f"{describe(name, domain)}; {problem}: change it"
+    for name, item in spec.tuning.ranges.items():
+        domain = domain_of(name)
+        if domain is None:
+            continue
+        if isinstance(item, ContinuousRange) and domain.integer:
+            yield (
+                ("tuning", "ranges", name, "type"),
+                f"{describe(name, domain)}, but a continuous range samples fractions: use type: integer",
+            )
+            continue
+        if isinstance(item, CategoricalRange):
+            bounds: list[tuple[Loc, object]] = [
+                (("tuning", "ranges", name, "values", i), v) for i, v in enumerate(item.values)
+            ]
+        else:
+            bounds = [(("tuning", "ranges", name, end), getattr(item, end)) for end in ("min", "max")]
+        for loc, value in bounds:
+            problem = domain.problem(value)
+            if problem:
+                yield loc, f"{describe(name, domain)}; {problem}: keep the range inside it"
+
+
+def check_objective(spec: PipelineSpec) -> Iterator[Problem]:
+    """The objective regex against the lines the bundled train.py prints (when it is the entry point)."""
+    if spec.training.entry_point != "train.py" or os.path.lexists(os.path.join(spec.source_dir, "train.py")):
+        return
+    problem = train_log_problem(spec.tuning.objective.regex)
+    if problem:
+        yield ("tuning", "objective", "regex"), problem
+
+
+def check_scripts(spec: PipelineSpec) -> Iterator[Problem]:
+    """Every script compile would ship is a regular file inside the spec's directory, or bundled."""
+    named = set()
+    for section, field in SCRIPT_FIELDS:
+        name = getattr(getattr(spec, section), field)
+        named.add(name)
+        problem = path_problem(name, spec.source_dir)
+        if problem:
+            yield (section, field), problem
+    for name in sorted(bundled_names() - named - {"__init__.py"}):
+        problem = override_problem(name, spec.source_dir)
+        if problem:
+            yield (), problem
+
+
+def check_partitions(spec: PipelineSpec) -> Iterator[Problem]:
+    """The role's and the deploy Lambda's partition is the partition of pipeline.region."""
+    region = spec.pipeline.region
+    home = partitions().partition_of(region)
+    role = role_partition(spec.pipeline.role_arn)
+    if home and role and role != home:
+        yield (
+            ("pipeline", "role_arn"),
+            f"the role is in partition {role}, but pipeline.region {region} is in {home}; "
+            f"use arn:{home}:iam::... (a role of {region}'s partition) or a region of {role}",
+        )
+    if spec.deploy is not None:
+        partition, lambda_region = lambda_partition_and_region(spec.deploy.lambda_arn)
+        if home and partition and partition != home:
+            yield (
+                ("deploy", "lambda_arn"),
+                f"the function is in partition {partition} ({lambda_region}), but pipeline.region {region} "
+                f"is in {home}; a pipeline cannot invoke a Lambda of another partition: deploy it in {home}",
+            )
+
+
 def check_gate(spec: PipelineSpec) -> Iterator[Problem]:
     if spec.quality_gate.metric not in spec.evaluation.metrics:
         yield (
@@ -151,9 +258,14 @@ def _absent(spec: PipelineSpec, parts: list[str]) -> bool:
 
 
 CHECKS = (
+    check_partitions,
     check_data,
+    check_scripts,
     check_clarify,
     check_tuning,
+    check_hyperparameters,
+    check_lightgbm_domains,
+    check_objective,
     check_gate,
     check_deploy,
     check_batch_transform,

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from .base import Section
-from .types import ProcessingInstance, S3Uri
+from .types import INT32_MAX, ProcessingInstance, S3Uri
 
 PostTrainingMethod = Literal["DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT"]
 LabelValue = str | int | float | bool
+
+
+def _label_that_occurs(value: LabelValue) -> LabelValue:
+    # preprocessing.py writes the target as 1 (data.positive_class) or 0, so only 0 and 1 occur.
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 1):
+        raise PydanticCustomError(
+            "label_value",
+            "label value {value} never occurs: preprocessing writes the target as 1 "
+            "(data.positive_class) or 0; use [1]",
+            {"value": repr(value)},
+        )
+    return value
+
+
+Label = Annotated[LabelValue, AfterValidator(_label_that_occurs)]
 
 
 class Baseline(Section):
@@ -24,7 +40,7 @@ class Baseline(Section):
 
 
 class BiasCheck(Section):
-    label_values: list[LabelValue] = Field(default_factory=lambda: [1], min_length=1)
+    label_values: list[Label] = Field(default_factory=lambda: [1], min_length=1)
     """Label values that count as the favourable outcome (after preprocessing, the positive class is 1)."""
     facet_name: str = Field(min_length=1)
     facet_values: list[LabelValue] | None = None
@@ -37,13 +53,39 @@ class BiasCheck(Section):
     (train.py's F1-optimal threshold, what the endpoint serves)."""
     baseline: Baseline = Field(default_factory=Baseline)
 
+    @field_validator("label_values")
+    @classmethod
+    def _one_outcome(cls, values: list[int]) -> list[int]:
+        if len(set(values)) == 2:
+            raise PydanticCustomError(
+                "label_value",
+                "label_values [0, 1] call every outcome favourable, so every bias metric is 0; use [1]",
+            )
+        if len(values) > 1:
+            raise PydanticCustomError(
+                "label_value", "label value {value} is listed twice", {"value": values[0]}
+            )
+        return values
+
+    @field_validator("facet_values")
+    @classmethod
+    def _some_facet_values(cls, values: list[LabelValue] | None) -> list[LabelValue] | None:
+        if values is not None and not values:
+            raise PydanticCustomError(
+                "facet_values",
+                "an empty facet_values selects no rows, so there is no sensitive group to measure; "
+                "list the group's values (e.g. [Female]) or remove facet_values to check every value",
+            )
+        return values
+
 
 class ShapSettings(Section):
-    seed: int = 123
-    num_samples: int = Field(default=100, ge=1)
+    seed: int = Field(default=123, ge=-INT32_MAX - 1, le=INT32_MAX)  # ClarifyShapSeed: a 32-bit Integer
+    num_samples: int = Field(default=100, ge=1, le=INT32_MAX)  # ClarifyShapNumberOfSamples: 32-bit
+    """Kernel SHAP samples per row (Clarify uses at most 2^features - 2 of them)."""
     agg_method: Literal["mean_abs", "median", "mean_sq"] = "mean_abs"
     save_local_shap_values: bool = False
-    num_clusters: int | None = Field(default=None, ge=1)
+    num_clusters: int | None = Field(default=None, ge=1, le=INT32_MAX)
     """K-means clusters for the SHAP baseline Clarify builds when none is given."""
 
 

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .base import Section
+from .types import UINT32_MAX
 
 
 class SplitRatios(Section):
@@ -48,7 +49,8 @@ class DataSection(Section):
     drop_columns: list[str] = Field(default_factory=list)
     split: SplitRatios = Field(default_factory=lambda: SplitRatios(train=0.8, validation=0.1, test=0.1))
     stratify: bool = True
-    seed: int = Field(default=42, ge=0)
+    seed: int = Field(default=42, ge=0, le=UINT32_MAX)
+    """Split seed (scikit-learn's random_state: 0 to 2**32 - 1)."""
 
     @field_validator("input")
     @classmethod

@@ -17,7 +17,9 @@ class EvaluationSection(Section):
     instance_count: int = Field(default=1, ge=1, le=1)
     script: str = "evaluate.py"
     """A path relative to the spec file, or the name of a bundled step script."""
-    image_uri: str | None = Field(default=None, pattern=r"^\S+/\S+(:\S+|@sha256:[0-9a-f]{64})$")
+    image_uri: str | None = Field(
+        default=None, max_length=255, pattern=r"^\S+/\S+(:\S+|@sha256:[0-9a-f]{64})$"
+    )  # AppSpecification ImageUri: at most 255 characters
     """Image with LightGBM preinstalled; default: the training image, installing step_scripts/requirements.txt."""
     metrics: list[Metric] = Field(
         default_factory=lambda: ["f1", "precision", "recall", "accuracy", "roc_auc"]

@@ -106,12 +106,29 @@ def _message(err: dict[str, Any], root: type[BaseModel], loc: Loc, data: Any = N
         return f"must be {err['ctx']['expected']} (got {value!r})"
     if kind == "string_pattern_mismatch":
         return f"{value!r} does not match the pattern {err['ctx']['pattern']}"
-    message = err["msg"]
+    message = _strict_number(kind, value) or err["msg"]
     if kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
     if not isinstance(value, (dict, list)) and kind in _PYDANTIC_TYPES and "got" not in message:
         message = f"{message} (got {value!r})"
     return message
+
+
+def _strict_number(kind: str, value: Any) -> str | None:
+    """Messages for a number field given a boolean or text (the spec is validated strictly)."""
+    if kind not in ("int_type", "float_type"):
+        return None
+    want = "an integer" if kind == "int_type" else "a number"
+    if isinstance(value, bool):
+        return f"must be {want}; got the boolean {str(value).lower()}: write the number itself"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            noun = "integer" if kind == "int_type" else "number"
+            return f"Input should be a valid {noun}, unable to parse string as {want}"
+        return f"must be {want}; got the text {value!r}: remove the quotes"
+    return None
 
 
 # Our own error types (PydanticCustomError) already quote the value; pydantic's do not.
@@ -125,6 +142,7 @@ _EXPECTED = {
     "int_from_float": "an integer",
     "float_type": "a number",
     "float_parsing": "a number",
+    "finite_number": "a finite number",
     "bool_type": "a boolean",
     "bool_parsing": "a boolean",
     "list_type": "a list",

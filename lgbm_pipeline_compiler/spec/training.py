@@ -6,13 +6,16 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from .base import Section
+from .hyperparameters import HyperparameterName
 from .types import TrainingInstance
 
 Scalar = str | int | float | bool
 
 
 class TrainingSection(Section):
-    image_uri: str | None = Field(default=None, pattern=r"^\S+/\S+(:\S+|@sha256:[0-9a-f]{64})$")
+    image_uri: str | None = Field(
+        default=None, max_length=255, pattern=r"^\S+/\S+(:\S+|@sha256:[0-9a-f]{64})$"
+    )  # AlgorithmSpecification TrainingImage, ContainerDefinition Image: at most 255 characters
     """Explicit training/serving image; default: the SageMaker scikit-learn container."""
     framework_version: str = "1.2-1"
     entry_point: str = "train.py"
@@ -22,8 +25,9 @@ class TrainingSection(Section):
     """1: train.py trains one whole model per instance, so more instances would only repeat it."""
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
     max_runtime_seconds: int = Field(default=3600, ge=1, le=28 * 24 * 3600)
-    hyperparameters: dict[str, Scalar] = Field(default_factory=dict)
-    """Static hyperparameters passed to every trial as --name value."""
+    hyperparameters: dict[HyperparameterName, Scalar] = Field(default_factory=dict)
+    """Static hyperparameters passed to every trial as --name value (not sagemaker_*, model-dir,
+    train, validation, output-data-dir: SageMaker and train.py own those)."""
 
     @field_validator("instance_count")
     @classmethod

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import warnings
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .base import Section
+from .hyperparameters import MAX_RANGES, HyperparameterName
+from .objective import check_regex
 
 Scaling = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 
@@ -50,10 +50,24 @@ class _NumericRange(Section):
         return hi
 
 
+def _parameter_value(value: object) -> object:
+    """Range values travel as ParameterValue strings of at most 256 characters (botocore)."""
+    if len(str(value)) > 256:
+        raise PydanticCustomError(
+            "parameter_value",
+            "{value} is {length} characters written out; SageMaker range values are at most 256",
+            {"value": f"{str(value)[:20]}...", "length": len(str(value))},
+        )
+    return value
+
+
+RangeInt = Annotated[int, AfterValidator(_parameter_value)]
+
+
 class IntegerRange(_NumericRange):
     type: Literal["integer"]
-    min: int
-    max: int
+    min: RangeInt
+    max: RangeInt
 
     @field_validator("scaling")
     @classmethod
@@ -73,7 +87,9 @@ class ContinuousRange(_NumericRange):
 
 class CategoricalRange(Section):
     type: Literal["categorical"]
-    values: list[str | int | float | bool] = Field(min_length=1, max_length=30)
+    values: list[Annotated[str | int | float | bool, AfterValidator(_parameter_value)]] = Field(
+        min_length=1, max_length=30
+    )  # ParameterValues: 1 to 30 values
 
 
 Range = Annotated[Union[IntegerRange, ContinuousRange, CategoricalRange], Field(discriminator="type")]
@@ -83,26 +99,14 @@ class Objective(Section):
     name: str = Field(min_length=1, max_length=255)
     """Metric name, e.g. validation:f1."""
     regex: str = Field(min_length=1, max_length=500)
-    """Regex whose first group reads the metric from the training log."""
+    """Regex with one capture group around the number the training log prints, e.g.
+    'validation-f1: ([0-9.]+)' (no nested quantifiers such as (a+)+)."""
     type: Literal["Maximize", "Minimize"] = "Maximize"
 
     @field_validator("regex")
     @classmethod
-    def _one_group(cls, value: str) -> str:
-        try:
-            with warnings.catch_warnings():  # e.g. FutureWarning "Possible nested set"
-                warnings.simplefilter("ignore")
-                groups = re.compile(value).groups
-        except re.error as err:
-            raise PydanticCustomError(
-                "regex", "invalid regular expression: {err}", {"err": str(err)}
-            ) from None
-        if groups < 1:
-            raise PydanticCustomError(
-                "regex_group",
-                "the regex needs a capture group around the number, e.g. 'validation-f1: ([0-9.]+)'",
-            )
-        return value
+    def _safe_regex(cls, value: str) -> str:
+        return check_regex(value)
 
 
 class TuningSection(Section):
@@ -110,7 +114,8 @@ class TuningSection(Section):
     max_jobs: int = Field(default=20, ge=1, le=750)
     max_parallel_jobs: int = Field(default=2, ge=1, le=100)
     objective: Objective
-    ranges: dict[str, Range] = Field(min_length=1)
+    ranges: dict[HyperparameterName, Range] = Field(min_length=1, max_length=MAX_RANGES)
+    """Hyperparameter name → range; at most 30 (SageMaker's ParameterRanges limit, all types together)."""
     early_stopping: Literal["Off", "Auto"] = "Off"
 
     @field_validator("max_parallel_jobs")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import unicodedata
 from typing import Any
 
 import pytest
@@ -82,8 +83,9 @@ def test_split_accepted_iff_each_in_open_unit_interval_and_sum_is_one(ratios):
 @example(low=0, high=5, scaling="Logarithmic")
 @example(low=5, high=4, scaling="Linear")
 def test_integer_range_accepted_iff_ordered_and_fits_scaling(low, high, scaling):
+    """A hyperparameter LightGBM does not document: only the range's own rules apply."""
     data = base_data()
-    data["tuning"]["ranges"]["n_estimators"] = {
+    data["tuning"]["ranges"]["my_integer"] = {
         "type": "integer",
         "min": low,
         "max": high,
@@ -92,7 +94,28 @@ def test_integer_range_accepted_iff_ordered_and_fits_scaling(low, high, scaling)
     accepted, paths = _verdict(data)
     expected = low <= high and scaling != "ReverseLogarithmic" and (scaling != "Logarithmic" or low > 0)
     assert accepted == expected, paths
-    assert all(p.startswith("tuning.ranges.n_estimators.") for p in paths), paths
+    assert all(p.startswith("tuning.ranges.my_integer.") for p in paths), paths
+
+
+@PROPERTY
+@given(
+    low=st.one_of(st.integers(min_value=-5, max_value=200_000), st.sampled_from([2**31, 10**19])),
+    high=st.one_of(st.integers(min_value=-5, max_value=200_000), st.sampled_from([2**31, 10**19])),
+)
+@example(low=1, high=10)
+@example(low=2, high=131072)
+@example(low=2, high=131073)
+@example(low=2, high=10**19)
+def test_num_leaves_range_accepted_iff_within_lightgbm_constraint(low, high):
+    """LightGBM's Parameters.rst: num_leaves is an int with 1 < num_leaves <= 131072."""
+    data = base_data()
+    data["tuning"]["ranges"]["num_leaves"] = {"type": "integer", "min": low, "max": high}
+    accepted, paths = _verdict(data)
+    assert accepted == (1 < low <= high <= 131072), paths
+    assert all(p.startswith("tuning.ranges.num_leaves.") for p in paths), paths
+    if low <= high:  # ordered: each bound outside the constraint is reported at that bound
+        outside = [end for end, v in (("min", low), ("max", high)) if not 1 < v <= 131072]
+        assert sorted(paths) == [f"tuning.ranges.num_leaves.{end}" for end in sorted(outside)]
 
 
 # --- continuous ranges ----------------------------------------------------------------------------
@@ -109,8 +132,9 @@ bound = st.one_of(
 @example(low=0.2, high=1.0, scaling="ReverseLogarithmic")
 @example(low=-0.0, high=0.5, scaling="Logarithmic")
 def test_continuous_range_accepted_iff_ordered_and_fits_scaling(low, high, scaling):
+    """A hyperparameter LightGBM does not document: only the range's own rules apply."""
     data = base_data()
-    data["tuning"]["ranges"]["learning_rate"] = {
+    data["tuning"]["ranges"]["my_rate"] = {
         "type": "continuous",
         "min": low,
         "max": high,
@@ -123,7 +147,19 @@ def test_continuous_range_accepted_iff_ordered_and_fits_scaling(low, high, scali
         and (scaling != "ReverseLogarithmic" or (low >= 0 and high < 1))
     )
     assert accepted == expected, paths
-    assert all(p.startswith("tuning.ranges.learning_rate.") for p in paths), paths
+    assert all(p.startswith("tuning.ranges.my_rate.") for p in paths), paths
+
+
+@PROPERTY
+@given(low=bound, high=bound)
+@example(low=0.0, high=0.5)
+@example(low=1e-300, high=1.0)
+def test_learning_rate_range_accepted_iff_positive(low, high):
+    """LightGBM's Parameters.rst: learning_rate > 0.0."""
+    data = base_data()
+    data["tuning"]["ranges"]["learning_rate"] = {"type": "continuous", "min": low, "max": high}
+    accepted, paths = _verdict(data)
+    assert accepted == (0 < low <= high), paths
 
 
 # --- S3 URIs --------------------------------------------------------------------------------------
@@ -137,12 +173,23 @@ uri_like = st.one_of(
         st.text(alphabet=_BUCKET_CHARS + "A_ /", min_size=0, max_size=70),
         st.text(max_size=40),
     ),
+    st.builds(
+        lambda bucket, segments: f"s3://{bucket}/{'/'.join(segments)}",
+        st.sampled_from(["bucket", "10.0.0.1", "xn--abc", "sthree-x", "abc-s3alias", "a.mrap", "1.2.3"]),
+        st.lists(st.sampled_from([".", "..", "a", "b.c", "a\\b", "", "…"]), max_size=4),
+    ),
 )
 
 
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
 def _valid_s3(uri: str) -> bool:
-    """The documented rule: s3://bucket[/key], bucket 3-63 of [a-z0-9.-] starting and ending with a
-    letter or digit and without '..', no whitespace, no empty path segment."""
+    """The documented rules (S3 bucket naming rules and object key guidelines): s3://bucket[/key],
+    bucket 3-63 of [a-z0-9.-] starting and ending with a letter or digit, without '..', not an IP
+    address, no reserved prefix or suffix; a key of at most 1024 UTF-8 bytes without whitespace,
+    control characters or backslashes, no empty, '.' or '..' path segment."""
     if not uri.startswith("s3://"):
         return False
     bucket, _, key = uri[5:].partition("/")
@@ -152,8 +199,15 @@ def _valid_s3(uri: str) -> bool:
         and bucket[0] not in ".-"
         and bucket[-1] not in ".-"
         and ".." not in bucket
+        and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", bucket)
+        and not bucket.startswith(_RESERVED_PREFIXES)
+        and not bucket.endswith(_RESERVED_SUFFIXES)
         and not re.search(r"\s", key)
+        and not any(unicodedata.category(c) == "Cc" for c in key)
+        and "\\" not in key
+        and len(key.encode("utf-8")) <= 1024
         and "//" not in uri[5:]
+        and not any(segment in (".", "..") for segment in key.split("/"))
     )
 
 
@@ -161,6 +215,16 @@ def _valid_s3(uri: str) -> bool:
 @given(uri=uri_like)
 @example(uri="s3://bucket/")
 @example(uri="s3://bucket\u00a0name/")
+@example(uri="s3://192.168.5.4/data")
+@example(uri="s3://xn--bucket/data")
+@example(uri="s3://my-bucket--x-s3/data")
+@example(uri="s3://bucket/a/../b")
+@example(uri="s3://bucket/./b")
+@example(uri="s3://bucket/a\\b")
+@example(uri="s3://bucket/" + "k" * 1024)
+@example(uri="s3://bucket/" + "k" * 1025)
+@example(uri="s3://bucket/" + "é" * 512)
+@example(uri="s3://bucket/" + "é" * 513)
 def test_random_s3_uris_never_crash_and_follow_the_rule(uri):
     assume(not uri.endswith("\n"))  # a known bug, see test_trailing_newline_is_not_a_valid_uri_or_arn
     data = base_data()
