@@ -181,7 +181,7 @@ def test_a_content_length_that_is_not_a_byte_count_is_400(census, length):
 
 
 def test_a_body_shorter_than_its_content_length_is_400_not_scored(census):
-    """The client sends 1000 as the length, then the row (104 bytes), then ends its side."""
+    """The client sends 1000 as the length, then the row (102 bytes), then ends its side."""
     answer = exchange(census.port, request({**CSV, "Content-Length": "1000"}, ROW))
     assert_one_line(answer, 400, f"after {len(ROW)} of the 1000 body bytes its Content-Length announced")
     assert_still_serving(census)
