@@ -150,7 +150,7 @@ def changed_drawing(diff: Diff) -> Drawing | None:
             before = [n for n in list(old.steps)[:i] if n in order]
             order.insert(order.index(before[-1]) + 1 if before else 0, name)
     steps = {n: (new.steps[n] if n in new.steps else old.steps[n]).type for n in order}
-    kept = [e for e in edges if e.src in steps and e.dst in steps]
+    kept = [e for e in edges if (e.src in focus or e.dst in focus) and e.src in steps and e.dst in steps]
     return Drawing(
         steps,
         _ordered(kept, steps),

@@ -92,7 +92,7 @@ def text(diff: Diff, colour: bool = False) -> str:
         ),
         ("parameters", [(marks[p.kind], parameter_text(p)) for p in diff.parameters]),
         (
-            "spec changes without a field of their own",
+            "other spec changes (not traced to one field)",
             [("~", f"{c.key}: {show(c.old)} → {show(c.new)}") for c in diff.spec],
         ),
     ]

@@ -39,17 +39,28 @@ def resolve(value: Any, view: DefinitionView) -> Any:
     return value
 
 
+def _reads_as_json(text: str) -> bool:
+    """Whether a bare string would read as another JSON value (``0.7``, ``true``, ``null``)."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def show(value: Any) -> str:
     """A value as reviewers read it: plain strings and numbers bare, the rest as compact JSON."""
     if value is MISSING:
         return "(absent)"
     if isinstance(value, dict) and set(value) == {"Std:JsonGet"} and isinstance(value["Std:JsonGet"], dict):
         args = value["Std:JsonGet"]
-        return f"JsonGet({show(args.get('PropertyFile', MISSING))}, {args.get('Path')})"
+        source = args.get("PropertyFile", MISSING)
+        source = source["Get"] if isinstance(source, dict) and set(source) == {"Get"} else show(source)
+        return f"JsonGet({source}, {args.get('Path')})"
     if isinstance(value, dict) and set(value) == {"Get"}:
         return f"Get({value['Get']})"
     if isinstance(value, str):
-        return value if value and value.strip() == value and " " not in value else json.dumps(value)
+        return value if value and " " not in value and not _reads_as_json(value) else json.dumps(value)
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
