@@ -6,7 +6,7 @@ import json
 import subprocess
 
 import pytest
-from tiny import BUCKET, PREP_V1, definition, edited, sha, write_output
+from tiny import BUCKET, PREP_V1, edited, sha, write_output
 
 from lgbm_pipeline_compiler.review.cli import main
 
