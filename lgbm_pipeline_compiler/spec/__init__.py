@@ -37,6 +37,7 @@ def spec_from_document(doc: SourceDoc, source_dir: str | Path = ".") -> Pipeline
 
 
 def load_spec(path: str | Path, variables: Mapping[str, str] | None = None) -> PipelineSpec:
-    """Read, render (Jinja2, sandboxed), parse and validate a spec file."""
+    """Read and parse a spec file, render its template values (``variables`` are the --var
+    overrides) and validate it."""
     doc = load_document(path, variables)
     return spec_from_document(doc, Path(path).parent)

@@ -69,8 +69,10 @@ def one_line(text: str) -> str:
 
 
 def _one_line_findings(err: SpecError) -> SpecError:
-    return SpecError([Finding(one_line(f.file), f.line, f.col, one_line(f.path), one_line(f.message))
-                      for f in err.findings])  # fmt: skip
+    clean = [
+        Finding(one_line(f.file), f.line, f.col, one_line(f.path), one_line(f.message)) for f in err.findings
+    ]
+    return SpecError(clean)
 
 
 def parse_yaml(text: str, file: str) -> SourceDoc:
@@ -88,9 +90,10 @@ def _parse_yaml(text: str, file: str) -> SourceDoc:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = ": ".join(p for p in (err.context, err.problem) if p) or "invalid YAML"
-        raise SpecError(
-            _template_lines(text, file) or [_yaml_error(text, file, line, col, problem)]
-        ) from None
+        findings = _template_lines(text, file)  # the likely cause; the YAML error if it is elsewhere
+        if all(f.line != line for f in findings):
+            findings.append(_yaml_error(text, file, line, col, problem))
+        raise SpecError(findings) from None
     except RecursionError:
         raise SpecError(
             [Finding(file, 1, 1, "", f"the document nests more than {MAX_DEPTH} levels deep")]
@@ -108,13 +111,14 @@ def _parse_yaml(text: str, file: str) -> SourceDoc:
 
 
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks
-_TEMPLATE_LINE = re.compile(r"[ \t]*(\{%|\{#)")
+_TEMPLATE_LINE = re.compile(r"(?:[ \t]*-)*[ \t]*(?:[^\s#'\"{][^:#]*:[ \t]+)?(\{%|\{#)")
+"""A statement or comment where a line or a value starts: a place where YAML cannot read it."""
 _UNQUOTED = re.compile(r"(?:^|[:,\[-])[ \t]+\{\{")
 QUOTE_HINT = 'a value that starts with {{ must be quoted, e.g. region: "{{ region }}"'
 
 
 def _template_lines(text: str, file: str) -> list[Finding]:
-    """Template statements or comments on lines of their own: why the text is not YAML."""
+    """Template statements or comments that start a line or a value: why the text is not YAML."""
     from .template import COMMENTS, STATEMENTS
 
     out = []

@@ -31,6 +31,7 @@ TEMPLATE_SCHEMA = {
     "description": "A template value: rendered with the spec's variables, then checked as this key's value.",
 }
 """What a templated value looks like to JSON Schema (a string holding `{{`)."""
+_TEMPLATE_REF = {"$ref": "#/$defs/Template"}
 _CONSTRAINTS = ("pattern", "enum", "const", "format", "minLength", "maxLength")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "$defs")
@@ -67,7 +68,9 @@ class PipelineSpec(Section):
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The JSON Schema of the spec as written: a constrained scalar may also be a template
         (`"{{ n }}"` where an integer goes), which is checked once rendered."""
-        return _templatable(super().model_json_schema(*args, **kwargs))
+        schema = _templatable(super().model_json_schema(*args, **kwargs))
+        schema.setdefault("$defs", {})["Template"] = TEMPLATE_SCHEMA
+        return schema
 
     @property
     def source_dir(self) -> str:
@@ -123,8 +126,8 @@ def _templatable(schema: Any) -> Any:
             out[key] = _templatable(out[key])
     if "anyOf" in out and any(_constrained_scalar(s) for s in out["anyOf"]):
         if {"type": "string"} not in out["anyOf"]:
-            out["anyOf"] = [*out["anyOf"], TEMPLATE_SCHEMA]
+            out["anyOf"] = [*out["anyOf"], _TEMPLATE_REF]
     elif _constrained_scalar(out):
         notes = {k: out.pop(k) for k in ("title", "description", "default") if k in out}
-        out = {"anyOf": [out, TEMPLATE_SCHEMA], **notes}
+        out = {"anyOf": [out, _TEMPLATE_REF], **notes}
     return out

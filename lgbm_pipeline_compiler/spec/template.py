@@ -102,7 +102,7 @@ def _precheck(op: str, left: Any, right: Any) -> None:
     if op == "%" and isinstance(left, str):
         raise SecurityError("%-formatting of strings is not supported in spec templates; use ~ to join text")
     powers = op == "**" and _bits(left) > 1 and isinstance(right, int) and right > 0
-    if powers and (right > MAX_INT_BITS or right * _bits(left) > MAX_INT_BITS):
+    if powers and right * math.log2(abs(left)) + 1 > MAX_INT_BITS:
         raise _too_big("a power", MAX_INT_BITS, "bits")
     if op == "*":
         for seq, count in ((left, right), (right, left)):
@@ -179,7 +179,12 @@ class BoundedSandbox(SandboxedEnvironment):
                 str(arg)  # "'x' is undefined"
             if not isinstance(arg, int):
                 raise TypeError("range() takes integers")
-        return _check_value(range(*args))
+        items = range(*args)
+        try:
+            len(items)
+        except OverflowError:  # more items than an index can count
+            raise _too_big("a list", MAX_ITEMS, "items") from None
+        return _check_value(items)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         self.check_time()
