@@ -61,13 +61,13 @@ def components(value: str, *, what: str, fix: str, single: bool = False) -> list
     if value.startswith("/"):
         raise UnsafePath(what, value, "an absolute path", fix)
     parts = value.split("/")
-    if single and len(parts) > 1:
-        raise UnsafePath(what, value, "it contains '/' (it names one file, not a path)", fix)
     for part in parts:
         problem = _problem(part)
         if problem:
             detail = " (it would leave its directory)" if part == ".." else ""
             raise UnsafePath(what, value, f"{problem}{detail}", fix)
+    if single and len(parts) > 1:
+        raise UnsafePath(what, value, "it contains '/' (it names one file, not a path)", fix)
     return parts
 
 
