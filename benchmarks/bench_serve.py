@@ -89,7 +89,7 @@ if kind == "old":
     exec(sys.argv[4])
     server = make_old_server(model, "127.0.0.1", 0)
 else:
-    server = make_server(model, port=0, channel_timeout=channel_timeout, access_log=None)
+    server = make_server(model, port=0, channel_timeout=channel_timeout, access_log=False)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """
@@ -105,15 +105,23 @@ def census_model(work: Path) -> Path:
     data = work / "input"
     data.mkdir(parents=True)
     (data / "census-income.csv").write_text("\n".join(lines) + "\n")
-    code = install_code(["preprocessing.py", "train.py", "inference.py"], work / "code")
+    code = install_code(["preprocessing.py", "train.py", "inference.py", "requirements.txt"], work / "code")
     prepared = work / "prepared"
     args = ["--input-dir", str(data), "--output-dir", str(prepared), *ADULT_PREPROCESSING]
     result = run_script(code / "preprocessing.py", args, cwd=code)
     assert result.returncode == 0, result.stderr
-    model_dir = work / "model"
-    env = {"SM_CHANNEL_TRAIN": str(prepared / "train"), "SM_CHANNEL_VALIDATION": str(prepared / "validation")}
-    env |= {"SM_MODEL_DIR": str(model_dir), "SM_OUTPUT_DATA_DIR": str(work / "output")}
-    result = run_script(code / "train.py", [], env={**env, "SM_HPS": "{}"}, cwd=code)
+    model_dir, output = work / "model", work / "output"
+    model_dir.mkdir()
+    output.mkdir()
+    env = {
+        "SM_CHANNEL_TRAIN": str(prepared / "train"),
+        "SM_CHANNEL_VALIDATION": str(prepared / "validation"),
+        "SM_MODEL_DIR": str(model_dir),
+        "SM_OUTPUT_DATA_DIR": str(output),
+        "SM_CHANNELS": '["train","validation"]',
+        "SM_HPS": "{}",
+    }
+    result = run_script(code / "train.py", [], env=env, cwd=code)
     assert result.returncode == 0, result.stderr
     archive = work / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:

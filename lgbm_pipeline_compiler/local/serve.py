@@ -25,10 +25,12 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from .serve_http import CHANNEL_TIMEOUT, THREADS, EndpointServer
 from .store import ObjectStore
+
+if TYPE_CHECKING:
+    from .serve_http import EndpointServer
 
 log = logging.getLogger(__name__)
 
@@ -181,16 +183,12 @@ def load_model(
 
 
 def make_server(
-    model: ServingModel,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    *,
-    threads: int = THREADS,
-    channel_timeout: int = CHANNEL_TIMEOUT,
-    access_log: TextIO | None = sys.stderr,
+    model: ServingModel, host: str = "127.0.0.1", port: int = 8080, **options: Any
 ) -> EndpointServer:
     """An HTTP server for ``model`` on ``host:port`` (0: any free port), not yet serving: call
-    ``serve_forever()``, and ``shutdown()`` from another thread, then ``server_close()``."""
-    return EndpointServer(
-        model.invoke, host, port, threads=threads, channel_timeout=channel_timeout, access_log=access_log
-    )
+    ``serve_forever()``, ``shutdown()`` from another thread, then ``server_close()``. ``options``:
+    ``threads``, ``channel_timeout`` (seconds) and ``access_log`` (False, or a stream; default
+    stderr) of serve_http.EndpointServer. (Imported here: batch transforms load models without it.)"""
+    from .serve_http import EndpointServer
+
+    return EndpointServer(model.invoke, host, port, **options)

@@ -157,7 +157,8 @@ class _ErrorTask(ErrorTask):
         self.content_length = len(body)
         channel.should_linger = True
         self.write(body)
-        channel.server.access(channel.addr, getattr(request, "first_line", b"").decode("latin-1"), error.code)
+        line = f"{getattr(request, 'command', '')} {getattr(request, 'path', '')}".strip()  # once parsed
+        channel.server.access(channel.addr, line or "-", error.code)
 
 
 class _Channel(HTTPChannel):
@@ -253,7 +254,8 @@ class _Server(TcpWSGIServer):
         """waitress closes channels idle for ``channel_timeout``; one that is mid-request gets a 408."""
         cutoff = now - self.adj.channel_timeout
         for channel in list(self.active_channels.values()):
-            if channel.requests or channel.last_activity >= cutoff or channel.linger_until is not None:
+            closing = channel.will_close or channel.close_when_flushed or channel.linger_until is not None
+            if closing or channel.requests or channel.last_activity >= cutoff:
                 continue
             if channel.has_partial_request():
                 channel.last_activity = now
@@ -291,10 +293,8 @@ def make_app(invoke: Invoke, access: Callable[[Any, str, int], None]) -> Callabl
             return 404, _text(start_response, 404, f"no route {path!r}: use POST /invocations or GET /ping")
         if method != "POST":
             return 405, _text(start_response, 405, f"/invocations answers POST, not {method}", Allow="POST")
-        length = int(environ.get("CONTENT_LENGTH") or 0)  # waitress checked it: digits, within the limit
-        if length > MAX_BODY_BYTES:
-            return 413, _text(start_response, 413, TOO_LARGE)
-        body = environ["wsgi.input"].read(length)
+        # waitress has read the whole body: its Content-Length (or decoded chunks) within the limit
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         content_type = environ.get("HTTP_CONTENTTYPE") or environ.get("CONTENT_TYPE")  # _worker.py:184
         status, media, data = invoke(body, content_type or None, environ.get("HTTP_ACCEPT"))
         return status, _reply(start_response, status, media, data)
@@ -321,9 +321,9 @@ class EndpointServer:
         *,
         threads: int = THREADS,
         channel_timeout: int = CHANNEL_TIMEOUT,
-        access_log: TextIO | None = sys.stderr,
+        access_log: TextIO | bool = True,
     ):
-        self._log = access_log
+        self._log = access_log  # True: sys.stderr as it is when a request is logged
         self._map: dict[int, Any] = {}
         self._stop = threading.Event()
         self._stopped = threading.Event()
@@ -350,9 +350,10 @@ class EndpointServer:
         self.server_address = (self._server.effective_host, int(self._server.effective_port))
 
     def _access(self, client: Any, request_line: str, code: int) -> None:
-        if self._log is not None:
+        if self._log is not False and self._log is not None:
             host = client[0] if isinstance(client, tuple) else client
-            self._log.write(f'serve: {host} "{_one_line(request_line)}" {code}\n')
+            stream = sys.stderr if self._log is True else self._log
+            stream.write(f'serve: {host} "{_one_line(request_line)}" {code}\n')
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Serve until ``shutdown()`` is called from another thread."""

@@ -51,7 +51,7 @@ def archive_of(files: dict[str, str]) -> bytes:
 
 
 def started(model: ServingModel, **options) -> Iterator[SimpleNamespace]:
-    server = make_server(model, port=0, access_log=None, **options)
+    server = make_server(model, port=0, **{"access_log": False, **options})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -305,8 +305,19 @@ def transform_fn(model, body, content_type, accept):
         )
 
 
+def test_the_access_log_has_a_line_per_answer(census_model):
+    log = io.StringIO()
+    for server in started(census_model, access_log=log):
+        exchange(server.port, request({**CSV, "Content-Length": str(len(ROW))}, ROW))
+        exchange(server.port, request({**CSV, "Content-Length": "abc"}, ROW))
+    assert log.getvalue().splitlines() == [
+        'serve: 127.0.0.1 "POST /invocations" 200',
+        'serve: 127.0.0.1 "POST /invocations" 400',
+    ]
+
+
 def test_shutdown_stops_serving_and_close_frees_the_port(census_model):
-    server = make_server(census_model, port=0, access_log=None)
+    server = make_server(census_model, port=0, access_log=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     port = server.server_address[1]
