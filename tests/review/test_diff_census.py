@@ -15,6 +15,8 @@ from review_variants import SCRIPT_V1, SCRIPT_V2
 from lgbm_pipeline_compiler.review import render
 from lgbm_pipeline_compiler.review.diff import compare
 
+pytestmark = pytest.mark.xdist_group("review-census-variants")  # one worker compiles the variants
+
 NO_RISK = "risk: none (gate, checks, approval status and instances unchanged)"
 
 

@@ -16,6 +16,8 @@ from lgbm_pipeline_compiler.review.cli import main
 from lgbm_pipeline_compiler.review.diff import compare
 from lgbm_pipeline_compiler.review.model import view
 
+pytestmark = pytest.mark.xdist_group("review-census-variants")  # one worker compiles the variants
+
 SMALL_MERMAID = """flowchart TD
   s0["Prep<br/>Processing"]
   s1["Train<br/>Training"]
