@@ -148,3 +148,36 @@ def moto_env(monkeypatch, moto_server):
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return moto_server
+
+
+# -- running on several workers (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml) ---------
+
+# Tests that read the same expensive session fixture run on one worker, so each fixture is still
+# built once per session; every other test is grouped with its module, so module fixtures are too.
+_SHARED_GROUPS = {
+    # the shared full local runs of tests/local/conftest.py (built together, in parallel)
+    "_launched": "local-runs",
+    "clarify_run": "local-runs",
+    "builtin_run": "local-runs",
+    "plain_run": "local-runs",
+    "approved_run": "local-runs",
+    # Adult preprocessed and a model trained on it (this file)
+    "preprocessed": "adult-model",
+    "trained": "adult-model",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        shared = {_SHARED_GROUPS[name] for name in item.fixturenames if name in _SHARED_GROUPS}
+        if shared:
+            group = "local-runs" if "local-runs" in shared else shared.pop()
+        else:
+            group = item.nodeid.split("::", 1)[0]
+            callspec = getattr(item, "callspec", None)
+            # a module-scoped parametrized fixture (one full lifecycle per engine): one group per value
+            if callspec is not None and "lifecycle" in item.fixturenames:
+                group += f"[{callspec.params.get('lifecycle')}]"
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -32,7 +32,7 @@ def test_extend_pipeline_adds_a_fail_step_and_writes_the_compiled_pipeline(tmp_p
 
 
 def test_library_usage_validates_compiles_and_runs_locally(tmp_path):
-    proc = run_example("library_usage.py", "--work-dir", str(tmp_path / "work"))
+    proc = run_example("library_usage.py", "--work-dir", str(tmp_path / "work"), "--trials", "2")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert any(
