@@ -324,6 +324,7 @@ class LocalRun:
             return
         log_path = self.runs.dir(self.execution.id) / "logs" / f"{node.name}.log"
         record.log, record.status, record.start = str(log_path), EXECUTING, now()
+        self.runs.save(self.execution)  # on disk: which step ran, should the runner be killed
         self._emit("started", record)
         started = time.perf_counter()
         work = self.runs.dir(self.execution.id) / "steps" / node.name
