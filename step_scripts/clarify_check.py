@@ -18,9 +18,10 @@ config's ``headers``; preprocessing.py writes ``clarify/clarify.csv``) and Clari
   baseline it was checked against;
 - ``violations.json`` in Model Monitor's schema, empty when nothing was compared;
 - ``explanations_shap/out.csv``: the local SHAP values, one row per record, when
-  ``methods.shap.save_local_shap_values`` is true (and with ``--report-data``);
-- with ``--report-data``, ``report_data.json``: what the run report shows besides these files
-  (the project's report package renders the HTML and markdown report from them).
+  ``methods.shap.save_local_shap_values`` is true, and with ``--report-data`` (the default);
+- with ``--report-data`` (the default; ``--report-data false`` to leave it out), ``report_data.json``:
+  what the run report shows besides these files. The project's report package renders the HTML and
+  markdown report from this output dir (of each check) and never recomputes anything.
 
 Facet *d* = rows whose facet value is one of the configured values (for one number on a numeric
 facet: above it; without values: one-vs-rest for each value, sorted, where Clarify uses a
@@ -36,7 +37,8 @@ documentation's wording). DCAcc is written ``DCA``, as in Clarify's configs; bot
 
 The baseline is ClarifyCheckStep's (clarify_baseline.resolve_baseline): the supplied one, else with
 ``--model-package-group`` the latest Approved package's, looked up with boto3 (IAM: see there).
-SHAP progress (rows done, rows/s, every ~10% or 5 s) goes to stdout, the step log.
+Progress goes to stdout, the step log (step_common.Progress): rows read per data file, SHAP rows
+done of the total (every ~10% or 5 s), rows written of the local SHAP values.
 
 Exit status: 0 done (also with violations when skipped or not enforced), 1 bad input or no
 baseline, 2 bad arguments, 3 check failed (one ``clarify_check: error: ...`` line on stderr).
@@ -47,7 +49,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,14 +78,16 @@ from clarify_baseline import (
 from step_common import (
     InputError,
     Model,
-    csv_files,
+    Progress,
     json_number,
     load_json,
     load_model,
     new_parser,
     parse_bool,
+    read_headerless,
     run_main,
     to_model_frame,
+    write_csv,
 )
 
 PROG = "clarify_check"
@@ -95,7 +98,6 @@ DEFAULT_PROBABILITY_THRESHOLD = 0.5  # Clarify's default for ModelPredictedLabel
 SHAP_LABEL = "label0"
 LOCAL_SHAP_FILE = Path("explanations_shap") / "out.csv"
 CHECKS = ("bias", "explainability", "all")
-SHAP_PROGRESS = (0.10, 5.0)  # a progress line after this share of the rows or these seconds
 SHAP_CHUNK_ROWS = 1000  # rows per pred_contrib call: at least this, at most ~1% of the rows
 
 
@@ -113,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-violation", type=parse_bool, default=True)
     p.add_argument("--bias-tolerance", type=float, default=0.0)
     p.add_argument("--ndcg-threshold", type=float, default=NDCG_THRESHOLD)
-    p.add_argument("--report-data", type=parse_bool, nargs="?", const=True, default=False)
+    p.add_argument("--report-data", type=parse_bool, nargs="?", const=True, default=True)
     return p
 
 
@@ -230,47 +232,6 @@ def parse_config(raw: Mapping, schema: Mapping) -> AnalysisConfig:
 # --------------------------------------------------------------------------------------------
 
 
-def read_dataset(data_dir: Path, headers: Sequence[str], schema: Mapping) -> pd.DataFrame:
-    """Every ``*.csv`` (or ``*.csv.gz``) in the dir, or one file; no header; numeric columns parsed."""
-    if data_dir.is_file():
-        files = [data_dir]
-    elif data_dir.is_dir():
-        files = csv_files(data_dir)
-    else:
-        raise InputError(f"data path '{data_dir}' does not exist")
-    if not files:
-        raise InputError(f"no CSV files in data dir '{data_dir}'")
-    frames = []
-    for f in files:
-        try:
-            frame = pd.read_csv(
-                f, header=None, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
-            )
-        except pd.errors.EmptyDataError:
-            continue
-        except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
-            raise InputError(
-                f"cannot read data file '{f.name}': {str(exc).strip() or type(exc).__name__}"
-            ) from None
-        if frame.shape[1] != len(headers):
-            raise InputError(
-                f"data file '{f.name}' has {frame.shape[1]} columns but the analysis config lists "
-                f"{len(headers)} headers"
-            )
-        frame.columns = list(headers)
-        frames.append(frame)
-    if not frames or sum(len(f) for f in frames) == 0:
-        raise InputError(f"no data rows in '{data_dir}'")
-    frame = pd.concat(frames, ignore_index=True)
-    for name in schema.get("numeric", []):
-        if name in frame.columns:
-            try:
-                frame[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"numeric column '{name}' has a non-numeric value: {exc}") from None
-    return frame
-
-
 def bias_sections(
     frame: pd.DataFrame, config: AnalysisConfig, schema: Mapping, predicted: np.ndarray | None
 ) -> dict:
@@ -311,16 +272,13 @@ def tree_shap(booster: Any, features: pd.DataFrame, progress: bool = False) -> t
     For every row, ``values.sum() + expected_value`` is the model's raw margin (local accuracy).
     Rows go to LightGBM in chunks (rows are independent), so that ``progress`` lines can be printed.
     """
-    rows, parts, shown = len(features), [], 0
-    chunk, (share, seconds) = max(SHAP_CHUNK_ROWS, -(-rows // 100)), SHAP_PROGRESS
-    began = shown_at = time.monotonic()
+    rows, parts = len(features), []
+    chunk = max(SHAP_CHUNK_ROWS, -(-rows // 100))
+    shown = Progress(PROG, "SHAP", rows) if progress else None
     for start in range(0, rows, chunk):
         parts.append(np.asarray(booster.predict(features.iloc[start : start + chunk], pred_contrib=True)))
-        done, now = min(start + chunk, rows), time.monotonic()
-        if progress and (done - shown >= share * rows or now - shown_at >= seconds or done == rows):
-            rate = done / (now - began) if now > began else float("inf")
-            print(f"{PROG}: SHAP {done:,}/{rows:,} rows ({done / rows:.0%}), {rate:,.0f} rows/s", flush=True)
-            shown, shown_at = done, now
+        if shown is not None:
+            shown.update(min(start + chunk, rows))
     contrib = np.vstack(parts).astype("float64") if parts else np.empty((0, 0))
     if contrib.ndim != 2 or contrib.shape[0] == 0 or contrib.shape[1] != features.shape[1] + 1:
         raise InputError(
@@ -385,7 +343,9 @@ def explain(
     names = list(features.columns)
     if save_local or shap_cfg.get("save_local_shap_values"):
         (out / LOCAL_SHAP_FILE).parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(values, columns=names).to_csv(out / LOCAL_SHAP_FILE, index=False)
+        write_csv(
+            pd.DataFrame(values, columns=names), out / LOCAL_SHAP_FILE, PROG, name=LOCAL_SHAP_FILE.as_posix()
+        )
     ignored = [k for k in ("num_samples", "seed", "baseline", "num_clusters") if k in shap_cfg]
     if ignored or not shap_cfg.get("use_logit", False):
         print(
@@ -436,7 +396,7 @@ def run(args: argparse.Namespace) -> int:
     if "explainability" in checks and config.shap is None:
         raise InputError("the analysis config has no methods.shap section")
     found = resolve_baseline(args, aws_clients)  # before the work: a missing baseline fails fast
-    frame = read_dataset(Path(args.data_dir), config.headers, schema)
+    frame = read_headerless(Path(args.data_dir), config.headers, schema, PROG)
     try:
         features = to_model_frame(frame, schema)
     except (TypeError, ValueError) as exc:

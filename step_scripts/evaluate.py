@@ -61,7 +61,7 @@ def read_test(test_dir: Path, schema: dict) -> tuple[pd.DataFrame, np.ndarray]:
     files = csv_files(test_dir)
     if not files:
         raise InputError(f"no CSV files in test directory '{test_dir}'")
-    frame = read_labelled(files, schema, "test")
+    frame = read_labelled(files, schema, "test", PROG)
     labels = frame[schema["target"]]
     if not labels.isin([0, 1]).all() or labels.nunique() != 2:
         raise InputError(

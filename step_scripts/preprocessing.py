@@ -22,8 +22,7 @@ optionally without a header (names from the config) and with comment lines to sk
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
+import csv
 import json
 import math
 import sys
@@ -33,7 +32,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from step_common import InputError, new_parser, parse_bool, parse_list, run_main
+from step_common import (
+    InputError,
+    Progress,
+    count_rows,
+    input_files,
+    input_text,
+    new_parser,
+    parse_bool,
+    parse_list,
+    read_csv_chunked,
+    run_main,
+    write_csv,
+)
 
 PROG = "preprocessing"
 MISSING_TOKENS = ("?", "")
@@ -68,20 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 DEFAULTS = {
-    "positive_class": None,
-    "header": None,
-    "comment": None,
-    "categorical_columns": "auto",
-    "drop_columns": "",
-    "column_names": "",
-    "train_ratio": 0.7,
-    "validation_ratio": 0.15,
-    "test_ratio": 0.15,
-    "stratify": True,
-    "seed": 42,
-    "facet_columns": "",
-    "explain_rows": None,
-}
+    "positive_class": None, "header": None, "comment": None, "categorical_columns": "auto",
+    "drop_columns": "", "column_names": "", "train_ratio": 0.7, "validation_ratio": 0.15,
+    "test_ratio": 0.15, "stratify": True, "seed": 42, "facet_columns": "", "explain_rows": None,
+}  # fmt: skip
 
 
 def _as_text(value: object) -> object:
@@ -141,34 +142,32 @@ def split_counts(n_rows: int, ratios: Sequence[float]) -> list[int]:
     return counts
 
 
-def list_input_files(path: Path) -> list[Path]:
-    """A single file, or every file under a directory (recursively, hidden ones skipped), by path."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise InputError(f"input path '{path}' does not exist")
-    files = sorted(
-        f
-        for f in path.rglob("*")
-        if f.is_file() and not any(p.startswith(".") for p in f.relative_to(path).parts)
-    )
-    if not files:
-        raise InputError(f"no input files in '{path}'")
-    return files
-
-
-def _text(path: Path, comment: str | None) -> io.StringIO:
-    """A file's text (gunzipped when it is gzip data), without the lines starting with ``comment``."""
-    try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        text = raw.decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
-        raise InputError(f"cannot read input file '{path.name}': {exc}") from None
-    if comment:
-        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(comment))
-    return io.StringIO(text)
+def check_header(name: str, found: Sequence[str], declared: Sequence[str], header: bool) -> None:
+    """The file's first record against the declared columns (data.columns): with a header, the same
+    names in the same order, none repeated; without, it must not be a header row of those names."""
+    shown = f"declared columns (data.columns) {list(declared)}" if declared else "no declared columns"
+    if not header:
+        if declared and len(found) == len(declared) and len(set(found) & set(declared)) > len(declared) / 2:
+            raise InputError(
+                f"input file '{name}' starts with a header row {list(found)} but data.header is false "
+                f"({shown}); set data.header: true"
+            )
+        return
+    repeated = sorted({c for c in found if list(found).count(c) > 1})
+    if repeated:
+        raise InputError(
+            f"input file '{name}' header repeats column name(s) {repeated}: found columns {list(found)}, "
+            f"{shown}; give each column one name in the file"
+        )
+    if declared and list(found) != list(declared):
+        i = next(
+            (i for i, (g, w) in enumerate(zip(found, declared)) if g != w), min(len(found), len(declared))
+        )
+        got, want = (names[i] if i < len(names) else "(no column)" for names in (found, declared))
+        raise InputError(
+            f"input file '{name}' header does not match the declared columns: found columns {list(found)}, "
+            f"{shown}; column {i + 1} is '{got}' where data.columns says '{want}'; fix data.columns or the file"
+        )
 
 
 def read_raw(
@@ -176,17 +175,19 @@ def read_raw(
 ) -> pd.DataFrame:
     """Read one CSV with every value as a string, nothing parsed as NA.
 
-    With a header and column names, the header must name the same columns in the same order.
+    The header (or, without one, the first row) is checked against the column names first
+    (:func:`check_header`); a large file logs its progress (rows read) every few seconds.
     """
+    text = input_text(path, comment)
+    line = next((line for line in text if line.strip()), "")  # the first record pandas reads (as
+    text.seek(0)  # written: pandas renames repeated names)
+    first = [cell.strip() for cell in next(csv.reader([line], skipinitialspace=True), [])]
+    if first:  # (an empty file is reported below)
+        check_header(path.name, first, column_names, header)
+    options = {"dtype": str, "keep_default_na": False, "na_filter": False, "skipinitialspace": True}
     try:
-        frame = pd.read_csv(
-            _text(path, comment),
-            header=0 if header else None,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skipinitialspace=True,
-        )
+        rows = count_rows(text.getvalue(), header)
+        frame = read_csv_chunked(text, PROG, path.name, rows, header=0 if header else None, **options)
     except pd.errors.EmptyDataError:
         raise InputError(f"input file '{path.name}' is empty") from None
     except pd.errors.ParserError as exc:
@@ -200,17 +201,6 @@ def read_raw(
         raise InputError(
             f"input file '{path.name}' has {frame.shape[1]} columns but the column names list {len(column_names)}"
         )
-    if header and list(frame.columns) != list(column_names):
-        wrong = [
-            (i, got, want)
-            for i, (got, want) in enumerate(zip(frame.columns, column_names, strict=True))
-            if got != want
-        ]
-        i, got, want = wrong[0]
-        raise InputError(
-            f"input file '{path.name}' header names column {i + 1} '{got}' where the declared columns say "
-            f"'{want}' ({len(wrong)} column(s) differ); fix data.columns or the file"
-        )
     frame.columns = list(column_names)
     return frame
 
@@ -221,7 +211,11 @@ def read_inputs(
     """Read and concatenate input files, which must all have the same columns."""
     if len(set(column_names)) != len(column_names):
         raise InputError("--column-names contains duplicate names")
-    frames = [read_raw(f, column_names, header, comment) for f in files]
+    progress = Progress(PROG, "read", len(files), "files", rate=False)
+    frames = []
+    for f in files:
+        frames.append(read_raw(f, column_names, header, comment))
+        progress.update(len(frames), f"{f.name}: {len(frames[-1]):,} rows")
     first = list(frames[0].columns)
     for f, frame in zip(files, frames):
         if list(frame.columns) != first:
@@ -404,18 +398,26 @@ def write_outputs(
     out: Path, parts: dict[str, pd.DataFrame], schema: dict, explain: pd.DataFrame | None = None
 ) -> None:
     """Write the split CSVs, schema copies, the header-less Clarify copy of the test split and,
-    when given, the explainability sample."""
+    when given, the explainability sample (a line per file, progress within large ones)."""
     text = json.dumps(schema, indent=2) + "\n"
     for name, part in parts.items():
         folder = out / name
         folder.mkdir(parents=True, exist_ok=True)
-        part.to_csv(folder / f"{name}.csv", index=False)
+        write_csv(part, folder / f"{name}.csv", PROG, name=f"{name}/{name}.csv")
         (folder / "schema.json").write_text(text)
     (out / "clarify").mkdir(parents=True, exist_ok=True)
-    for_clarify(parts["test"], schema).to_csv(out / "clarify" / "clarify.csv", index=False, header=False)
+    write_csv(
+        for_clarify(parts["test"], schema),
+        out / "clarify" / "clarify.csv",
+        PROG,
+        False,
+        "clarify/clarify.csv",
+    )
     if explain is not None:
         (out / "explain").mkdir(parents=True, exist_ok=True)
-        for_clarify(explain, schema).to_csv(out / "explain" / "explain.csv", index=False, header=False)
+        write_csv(
+            for_clarify(explain, schema), out / "explain" / "explain.csv", PROG, False, "explain/explain.csv"
+        )
 
 
 def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
@@ -423,7 +425,7 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     args = merge_config(args)
     ratios = (args.train_ratio, args.validation_ratio, args.test_ratio)
     check_ratios(ratios)
-    files = list_input_files(Path(args.input_dir))
+    files = input_files(Path(args.input_dir))
     raw = read_inputs(files, parse_list(args.column_names), args.header, args.comment)
     target = args.target_column.strip()
     frame, schema = prepare(

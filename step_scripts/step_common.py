@@ -1,4 +1,5 @@
-"""Code the step scripts share: argument parsing, the entry point, and reading the model and its data.
+"""Code the step scripts share: argument parsing, the entry point, reading the model and its data,
+and progress lines for long work (rows read and written per file, SHAP rows done) in the job's log.
 
 Shipped with every job beside (or on ``PYTHONPATH`` of) the script that imports it, and copied by
 train.py into ``model.tar.gz`` under ``code/`` for serving. Like the scripts, it runs on Python 3.9
@@ -9,11 +10,14 @@ scikit-learn container) can import this module.
 from __future__ import annotations
 
 import argparse
+import gzip
+import io
 import json
 import math
 import sys
 import tarfile
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,8 @@ import pandas as pd
 EXIT_INPUT = 1
 MODEL_FILES = ("model.txt", "schema.json", "metadata.json")
 CSV_SUFFIXES = (".csv", ".csv.gz")
+PROGRESS_SHARE, PROGRESS_SECONDS = 0.10, 5.0  # a line per tenth of the work, or after 5 s without one
+CSV_CHUNK_ROWS = 100_000  # rows per read or write of a large CSV, between progress checks
 
 
 class InputError(Exception):
@@ -94,6 +100,89 @@ def json_number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Progress in the job log
+# --------------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Progress lines ``prog: what done/total unit (pct)[, rate unit/s][; note]`` on stdout (the job log)
+    at a bounded rate: when another ``share`` of the total is done (None: never for that reason),
+    when ``seconds`` passed since the last line, and at the end (unless ``last`` is False). So at
+    most ``1/share + 1`` lines, plus one per ``seconds`` of work."""
+
+    def __init__(
+        self,
+        prog: str,
+        what: str,
+        total: int,
+        unit: str = "rows",
+        share: float | None = PROGRESS_SHARE,
+        seconds: float = PROGRESS_SECONDS,
+        last: bool = True,
+        rate: bool = True,
+    ):
+        self.prog, self.what, self.total, self.unit = prog, what, max(int(total), 0), unit
+        self.share, self.seconds, self.last, self.rate = share, seconds, last, rate
+        self.began = self.shown_at = time.monotonic()
+        self.shown = 0
+
+    def update(self, done: int, note: str = "") -> bool:
+        """Record ``done`` units of work finished; print a line if one is due. Returns whether it did."""
+        now = time.monotonic()
+        finished = done >= self.total
+        due = (finished and self.last) or (not finished and now - self.shown_at >= self.seconds)
+        if self.share is not None and not finished and done - self.shown >= self.share * self.total:
+            due = True
+        if not due:
+            return False
+        line = (
+            f"{self.prog}: {self.what} {done:,}/{self.total:,} {self.unit} ({done / max(self.total, 1):.0%})"
+        )
+        if self.rate:
+            line += f", {done / (now - self.began) if now > self.began else float('inf'):,.0f} {self.unit}/s"
+        print(line + (f"; {note}" if note else ""), flush=True)
+        self.shown, self.shown_at = done, now
+        return True
+
+
+def count_rows(text: str, header: bool) -> int:
+    """Data rows in CSV text, counted as lines (a quoted field spanning lines counts twice)."""
+    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    return max(lines - (1 if header else 0), 0)
+
+
+def read_csv_chunked(source: Any, prog: str, what: str, rows: int, **options: Any) -> pd.DataFrame:
+    """``pd.read_csv(source, **options)`` in chunks of :data:`CSV_CHUNK_ROWS` rows, with a progress
+    line every :data:`PROGRESS_SECONDS` (``rows`` is the expected total). For reads with
+    ``dtype=str`` only: each chunk would infer its own types otherwise."""
+    progress = Progress(prog, f"reading {what}", rows, share=None, last=False)
+    chunks, done = [], 0
+    reader = pd.read_csv(source, chunksize=CSV_CHUNK_ROWS, **options)
+    try:  # (not `with`: the containers' pandas may predate 1.2, whose readers are context managers)
+        for chunk in reader:
+            chunks.append(chunk)
+            done += len(chunk)
+            progress.update(done)  # (never a last line: the caller says what it read)
+    finally:
+        reader.close()
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def write_csv(frame: pd.DataFrame, path: Path, prog: str, header: bool = True, name: str = "") -> None:
+    """``frame.to_csv(path, index=False, header=header)``, the same bytes, written in chunks with a
+    progress line every :data:`PROGRESS_SECONDS` and one ``wrote NAME: N rows`` line at the end."""
+    name = name or path.name
+    progress = Progress(prog, f"writing {name}", len(frame), share=None, last=False)
+    with path.open("w", newline="") as out:
+        if len(frame) == 0:
+            frame.to_csv(out, index=False, header=header)
+        for start in range(0, len(frame), CSV_CHUNK_ROWS):
+            frame.iloc[start : start + CSV_CHUNK_ROWS].to_csv(out, index=False, header=header and start == 0)
+            progress.update(min(start + CSV_CHUNK_ROWS, len(frame)))
+    print(f"{prog}: wrote {name}: {len(frame):,} rows", flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,6 +271,41 @@ def to_model_frame(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# Raw input files (preprocessing.py's)
+# --------------------------------------------------------------------------------------------
+
+
+def input_files(path: Path) -> list[Path]:
+    """A single file, or every file under a directory (recursively, hidden ones skipped), by path."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise InputError(f"input path '{path}' does not exist")
+    files = sorted(
+        f
+        for f in path.rglob("*")
+        if f.is_file() and not any(p.startswith(".") for p in f.relative_to(path).parts)
+    )
+    if not files:
+        raise InputError(f"no input files in '{path}'")
+    return files
+
+
+def input_text(path: Path, comment: str | None) -> io.StringIO:
+    """A file's text (gunzipped when it is gzip data), without the lines starting with ``comment``."""
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read input file '{path.name}': {exc}") from None
+    if comment:
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(comment))
+    return io.StringIO(text)
+
+
+# --------------------------------------------------------------------------------------------
 # CSV data written by preprocessing.py
 # --------------------------------------------------------------------------------------------
 
@@ -191,13 +315,15 @@ def csv_files(directory: Path) -> list[Path]:
     return sorted(f for f in directory.iterdir() if f.is_file() and f.name.endswith(CSV_SUFFIXES))
 
 
-def read_labelled(files: Sequence[Path], schema: dict, kind: str) -> pd.DataFrame:
+def read_labelled(files: Sequence[Path], schema: dict, kind: str, prog: str = "") -> pd.DataFrame:
     """Concatenate CSVs with a header of the target then the schema's features (categoricals as text).
 
-    ``kind`` names the files in errors (``test``, ``train``, ...).
+    ``kind`` names the files in errors (``test``, ``train``, ...); ``prog`` prefixes a progress line
+    per file (at a bounded rate, see :class:`Progress`).
     """
     expected = [schema["target"], *schema["features"]]
     dtypes = {name: str for name in schema["categorical"]}
+    progress = Progress(prog or Path(sys.argv[0]).stem, f"read {kind}", len(files), "files", rate=False)
     frames = []
     for f in files:
         try:
@@ -207,4 +333,58 @@ def read_labelled(files: Sequence[Path], schema: dict, kind: str) -> pd.DataFram
         if list(frame.columns) != expected:
             raise InputError(f"{kind} file '{f.name}' columns {list(frame.columns)} != schema {expected}")
         frames.append(frame)
+        progress.update(len(frames), f"{f.name}: {len(frame):,} rows")
     return pd.concat(frames, ignore_index=True)
+
+
+def read_headerless(data_dir: Path, headers: Sequence[str], schema: dict, prog: str) -> pd.DataFrame:
+    """Every ``*.csv`` (or ``*.csv.gz``) in a dir, or one file: no header, columns = ``headers``, text
+    except the schema's numeric columns (float64). The Clarify dataset preprocessing.py writes."""
+    if data_dir.is_file():
+        files = [data_dir]
+    elif data_dir.is_dir():
+        files = csv_files(data_dir)
+    else:
+        raise InputError(f"data path '{data_dir}' does not exist")
+    if not files:
+        raise InputError(f"no CSV files in data dir '{data_dir}'")
+    progress = Progress(prog, "read data", len(files), "files", rate=False)
+    frames = []
+    for i, f in enumerate(files, 1):
+        text = {"dtype": str, "keep_default_na": False, "na_values": [""], "skipinitialspace": True}
+        try:
+            frame = read_csv_chunked(f, prog, f.name, _line_count(f), header=None, **text)
+        except pd.errors.EmptyDataError:
+            continue
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+            raise InputError(
+                f"cannot read data file '{f.name}': {str(exc).strip() or type(exc).__name__}"
+            ) from None
+        if frame.shape[1] != len(headers):
+            raise InputError(
+                f"data file '{f.name}' has {frame.shape[1]} columns but the analysis config lists "
+                f"{len(headers)} headers"
+            )
+        frame.columns = list(headers)
+        frames.append(frame)
+        progress.update(i, f"{f.name}: {len(frame):,} rows")
+    if not frames or sum(len(f) for f in frames) == 0:
+        raise InputError(f"no data rows in '{data_dir}'")
+    frame = pd.concat(frames, ignore_index=True)
+    for name in schema.get("numeric", []):
+        if name in frame.columns:
+            try:
+                frame[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"numeric column '{name}' has a non-numeric value: {exc}") from None
+    return frame
+
+
+def _line_count(path: Path) -> int:
+    """Lines in a (possibly gzip'd) file, read in blocks: the expected rows of a headerless CSV."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    except (OSError, EOFError):
+        return 0  # reading it properly reports the problem

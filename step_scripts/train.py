@@ -184,7 +184,7 @@ def read_split(directory: Path, schema: dict, channel: str) -> tuple[pd.DataFram
     if not files:
         raise InputError(f"no CSV files in {channel} channel '{directory}'")
     target = schema["target"]
-    frame = read_labelled(files, schema, channel)
+    frame = read_labelled(files, schema, channel, PROG)
     if len(frame) == 0:
         raise InputError(f"{channel} channel '{directory}' has no rows")
     labels = frame[target]

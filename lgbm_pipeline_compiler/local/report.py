@@ -1,28 +1,24 @@
 """One self-contained HTML report (and a markdown summary) per run, from its bias and SHAP checks.
 
-The checks' own inputs — model, Clarify dataset, analysis configs — are read from the run's step
-directories (either engine), the two configs are merged, step_scripts/clarify_check.py computes
-on them (`--check all --report-data`), so the report shows exactly what the checks computed, and
-:mod:`lgbm_pipeline_compiler.report` renders its output.
+The report is rendered from what the check steps wrote (either engine): each check's output dir
+holds its analysis, violations, report data and, for SHAP, the local SHAP values it computed; the
+explained dataset is the explainability step's own input. Nothing is recomputed here: SHAP on every
+row of a large dataset takes minutes, and the checks have already paid for it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from ..emit import render_json
-from ..report import ReportDataError, write_report
-from .context import python
+from ..report import REPORT_DATA_FILE, ReportDataError, write_report
 from .records import RunStore
 
 CONFIG = "container/processing/input/config/analysis_config.json"
 DATA = "container/processing/input/data"
 MODEL = "container/processing/model"
+OUTPUT = "container/processing/output"  # both engines' output LocalPath, /opt/ml/processing/output
+KINDS = ("bias", "explainability")
 
 
 class ReportError(ValueError):
@@ -41,41 +37,22 @@ def _checks(run_dir: Path) -> dict[str, Path]:
     return found
 
 
-def merged_config(checks: dict[str, Path]) -> dict[str, Any]:
-    configs = {kind: json.loads((d / CONFIG).read_text()) for kind, d in checks.items()}
-    merged = dict(configs.get("bias") or configs["explainability"])
-    methods = dict(merged.get("methods", {}))
-    if "explainability" in configs:
-        methods["shap"] = configs["explainability"]["methods"]["shap"]
-    merged["methods"] = methods
-    return merged
-
-
 def write_run_report(work_dir: str | Path, run_id: str) -> tuple[Path, Path]:
-    """Write {run}/report/report.html and report.md; returns their paths."""
+    """Write {run}/report/report.html and report.md from the check steps' outputs; returns their paths."""
     runs = RunStore(work_dir)
     runs.load(run_id)  # a clear error for an unknown id
     run_dir = runs.dir(run_id)
     checks = _checks(run_dir)
     if not checks:
         raise ReportError(f"run {run_id} has no bias or explainability check outputs to report on")
-    out = run_dir / "report"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "analysis_config.json").write_text(render_json(merged_config(checks)))
-    source = checks.get("bias") or checks["explainability"]
-    kind = "all" if len(checks) == 2 else next(iter(checks))
-    script = resources.files("lgbm_pipeline_compiler.step_scripts").joinpath("clarify_check.py")
-    command = [
-        python(), str(script), "--check", kind,
-        "--model-dir", str(source / MODEL), "--data-dir", str(source / DATA),
-        "--config", str(out / "analysis_config.json"), "--output-dir", str(out),
-        "--skip-check", "true", "--report-data",
-    ]  # fmt: skip
-    proc = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
-    (out / "report.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise ReportError(f"the report could not be rendered: {(proc.stderr or proc.stdout).strip()[-500:]}")
+    # A check that failed before writing its outputs (no baseline, bad input) has nothing to show.
+    done = {kind: d for kind, d in checks.items() if (d / OUTPUT / REPORT_DATA_FILE).is_file()}
+    if not done:
+        names = ", ".join(d.name for d in checks.values())
+        raise ReportError(f"run {run_id}: no check wrote its outputs ({names}); see their logs")
+    outputs = [done[kind] / OUTPUT for kind in KINDS if kind in done]
+    explained = done["explainability"] / DATA if "explainability" in done else None
     try:
-        return write_report(out)
+        return write_report(outputs, run_dir / "report", data_dir=explained)
     except ReportDataError as err:
         raise ReportError(f"the report could not be rendered: {err}") from None

@@ -1,8 +1,10 @@
-"""The report of one clarify_check.py run, from the files it wrote with ``--report-data``.
+"""The report of clarify_check.py runs, from the files each wrote (``--report-data``, its default).
 
-clarify_check.py (in the container or locally) computes; this module only reads its output dir:
+clarify_check.py (in the container or locally) computes; this module only reads output dirs, one
+per check (a bias check's and an explainability check's, or one of a combined run):
 ``analysis.json``, ``violations.json``, ``report_data.json`` (status, baseline, model and threshold
-facts) and, for SHAP, the local SHAP values and the dataset it explained (for the beeswarm colours).
+facts) and, for SHAP, the local SHAP values the check wrote and the dataset it explained (for the
+beeswarm colours). Nothing is recomputed: no model is loaded, no SHAP value is calculated.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..emit import write_text_atomic
 from .context import report_context
 from .render import render_html, render_markdown
 
@@ -27,7 +31,9 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise ReportDataError(f"{path} not found (run clarify_check.py with --report-data)") from None
+        raise ReportDataError(
+            f"{path} not found (clarify_check.py writes it unless run with --report-data false)"
+        ) from None
     except ValueError as exc:
         raise ReportDataError(f"{path} is not valid JSON: {exc}") from None
 
@@ -65,16 +71,19 @@ def read_local_shap(path: Path) -> tuple[list[str], Any]:
     return names, values.reshape(-1, len(names))
 
 
-def shap_inputs(output_dir: Path, analysis: dict, data: dict) -> dict | None:
-    """What the SHAP part of the report needs: per-row values, the dataset, global values."""
+def shap_inputs(output_dir: Path, analysis: dict, data: dict, data_dir: Path | None = None) -> dict | None:
+    """What the SHAP part of the report needs: per-row values, the dataset, global values.
+
+    ``data_dir`` is the explained dataset, when it is no longer where the check read it."""
     shap = data.get("shap")
     if shap is None:
         return None
     names, values = read_local_shap(output_dir / shap["values"])
     explained = analysis["explanations"]["kernel_shap"][shap["label"]]
-    frame = read_dataset(Path(data["data"]), list(data["headers"]))
+    source = Path(data_dir or data["data"])
+    frame = read_dataset(source, list(data["headers"]))
     if len(frame) != len(values):
-        raise ReportDataError(f"{len(values)} rows of SHAP values but {len(frame)} rows in '{data['data']}'")
+        raise ReportDataError(f"{len(values)} rows of SHAP values but {len(frame)} rows in '{source}'")
     return {
         "values": values,
         "frame": frame,
@@ -90,35 +99,62 @@ def shap_inputs(output_dir: Path, analysis: dict, data: dict) -> dict | None:
     }
 
 
-def load_context(output_dir: Path) -> dict:
-    """The report's context (see :func:`report_context`) from a clarify_check.py output dir."""
-    output_dir = Path(output_dir)
-    data = _read_json(output_dir / REPORT_DATA_FILE)
-    analysis = _read_json(output_dir / "analysis.json")
-    violations = _read_json(output_dir / "violations.json")["violations"]
+SEVERITY = ("FAILED", "NOT ENFORCED", "SKIPPED", "PASSED", "NO BASELINE")
+"""Check statuses, most severe first: a report of several checks shows the most severe."""
+
+
+def _merge(checks: Sequence[tuple[dict, dict, list]]) -> tuple[dict, list, str, str, dict | None, dict]:
+    """(analysis, violations, status, baseline note, baseline, meta) of several checks' outputs,
+    each (report data, analysis, violations): sections, violations and baselines together; the most
+    severe status; each check's note; the first check's model facts."""
+    if len(checks) == 1:
+        data, analysis, violations = checks[0]
+        return analysis, violations, data["status"], data["baseline_note"], data["baseline"], data["meta"]
+    analysis: dict = {}
+    violations: list = []
+    baseline: dict = {}
+    for data, part, found in checks:
+        analysis.update({k: v for k, v in part.items() if k not in analysis})
+        violations += found
+        baseline.update({k: v for k, v in (data["baseline"] or {}).items() if k not in baseline})
+    statuses = [data["status"] for data, _, _ in checks]
+    status = min(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else -1)
+    note = " ".join(
+        f"{d['meta']['check'].capitalize()} check ({d['status']}): {d['baseline_note']}" for d, _, _ in checks
+    )
+    meta = dict(checks[0][0]["meta"], check=" + ".join(d["meta"]["check"] for d, _, _ in checks))
+    return analysis, violations, status, note, baseline or None, meta
+
+
+def load_context(output_dir: Path | Sequence[Path], data_dir: Path | None = None) -> dict:
+    """The report's context (see :func:`report_context`) from a clarify_check.py output dir, or the
+    output dirs of several checks (bias first). ``data_dir``: where the explained dataset is now."""
+    dirs = [Path(output_dir)] if isinstance(output_dir, str | Path) else [Path(d) for d in output_dir]
     try:
-        shap_data = shap_inputs(output_dir, analysis, data)
-        return report_context(
-            analysis,
-            violations,
-            data["status"],
-            data["baseline_note"],
-            data["baseline"],
-            data["meta"],
-            shap_data,
-        )
+        checks, shap_data = [], None
+        for folder in dirs:
+            data = _read_json(folder / REPORT_DATA_FILE)
+            analysis = _read_json(folder / "analysis.json")
+            checks.append((data, analysis, _read_json(folder / "violations.json")["violations"]))
+            if shap_data is None:
+                shap_data = shap_inputs(folder, analysis, data, data_dir)
+        analysis, violations, status, note, baseline, meta = _merge(checks)
+        return report_context(analysis, violations, status, note, baseline, meta, shap_data)
     except (KeyError, TypeError) as exc:
-        raise ReportDataError(
-            f"{output_dir} does not hold what clarify_check.py writes: missing {exc}"
-        ) from None
+        where = ", ".join(str(d) for d in dirs)
+        raise ReportDataError(f"{where} does not hold what clarify_check.py writes: missing {exc}") from None
 
 
-def write_report(output_dir: Path, report_dir: Path | None = None) -> tuple[Path, Path]:
-    """Write report.html and report.md (into ``report_dir``, default ``output_dir``); return their paths."""
-    context = load_context(Path(output_dir))
-    target = Path(report_dir or output_dir)
+def write_report(
+    output_dir: Path | Sequence[Path], report_dir: Path | None = None, data_dir: Path | None = None
+) -> tuple[Path, Path]:
+    """Write report.html and report.md (into ``report_dir``, default the first output dir) from one
+    or more check output dirs (see :func:`load_context`); return their paths."""
+    context = load_context(output_dir, data_dir)
+    first = output_dir if isinstance(output_dir, str | Path) else output_dir[0]
+    target = Path(report_dir or first)
     target.mkdir(parents=True, exist_ok=True)
     html_path, markdown_path = target / "report.html", target / "report.md"
-    html_path.write_text(render_html(context), encoding="utf-8")
-    markdown_path.write_text(render_markdown(context) + "\n", encoding="utf-8")
+    write_text_atomic(html_path, render_html(context))
+    write_text_atomic(markdown_path, render_markdown(context) + "\n")
     return html_path, markdown_path

@@ -75,7 +75,7 @@ def adult_inputs(cc, trained, clarify_csv) -> SimpleNamespace:
     import lightgbm as lgb
 
     schema = json.loads((trained.model_dir / "schema.json").read_text())
-    frame = cc.read_dataset(clarify_csv, [TARGET, *FEATURES], schema)
+    frame = cc.read_headerless(clarify_csv, [TARGET, *FEATURES], schema, cc.PROG)
     features = cc.to_model_frame(frame, schema)
     booster = lgb.Booster(model_file=str(trained.model_dir / "model.txt"))
     values, expected = cc.tree_shap(booster, features)

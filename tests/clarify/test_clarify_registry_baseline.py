@@ -265,3 +265,9 @@ def test_shap_progress_every_tenth_and_values_exact(cc, adult_inputs, monkeypatc
 def test_report_states_the_rows_explained(first_run):
     assert "1500 rows explained" in (first_run.output / "report.html").read_text()
     assert "1500 rows explained" in (first_run.output / "report.md").read_text()
+
+
+def test_rows_read_and_written_per_file_in_the_job_log(first_run):
+    out = first_run.result.stdout.splitlines()
+    assert "clarify_check: read data 1/1 files (100%); clarify.csv: 1,500 rows" in out
+    assert "clarify_check: wrote explanations_shap/out.csv: 1,500 rows" in out

@@ -253,3 +253,40 @@ def test_html_report_escapes_the_payloads():
     for tag in ("<script", "<img", "<a "):
         assert tag not in page, tag
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def _check_output(folder, check: str, status: str, analysis: dict, violations: list) -> None:
+    folder.mkdir()
+    meta = dict(META, check=check)
+    data = {"meta": meta, "status": status, "baseline_note": f"{check} note.", "baseline": None, "shap": None}
+    (folder / "report_data.json").write_text(json.dumps(data))
+    (folder / "analysis.json").write_text(json.dumps(analysis))
+    (folder / "violations.json").write_text(json.dumps({"version": "1.0", "violations": violations}))
+
+
+def test_two_checks_outputs_make_one_report_with_the_most_severe_status(tmp_path):
+    violation = {
+        "facet": "Sex",
+        "facet_value": "Female",
+        "metric_name": "DPPL",
+        "constraint_check_type": "bias_drift_check",
+        "description": "farther from 0",
+        "value": 0.19,
+        "baseline_value": 0.01,
+    }
+    _check_output(tmp_path / "bias", "bias", "FAILED", bias_analysis({"DPPL": 0.19}), [violation])
+    _check_output(tmp_path / "explain", "explainability", "NO BASELINE", shap_analysis({"Age": 0.7}), [])
+    context = load_context([tmp_path / "bias", tmp_path / "explain"])
+    assert context["status"] == "FAILED" and context["check"] == "bias + explainability"
+    assert (
+        context["baseline_note"]
+        == "Bias check (FAILED): bias note. Explainability check (NO BASELINE): explainability note."
+    )
+    assert [v["where"] for v in context["violations"]] == ["Sex=Female"]
+    assert context["bias"][0]["facets"][0]["metrics"][0]["flag"] is True
+    html, markdown = write_report([tmp_path / "bias", tmp_path / "explain"], tmp_path / "report")
+    assert html.parent == tmp_path / "report" and "**FAILED**" in markdown.read_text()
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "report.html",
+        "report.md",
+    ]  # no partial files

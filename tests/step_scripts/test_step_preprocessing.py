@@ -455,17 +455,6 @@ def test_the_explain_sample_is_a_stratified_subset_of_the_clarify_rows(published
     assert "explain: 500 of 4884 test rows (stratified sample)" in published.result.stdout
 
 
-def test_a_header_that_disagrees_with_the_declared_columns_fails(tmp_path, adult_csv):
-    swapped = ["Workclass", "Age", *[c for c in ADULT_COLUMNS if c not in ("Age", "Workclass")]]
-    config = adult_config(header=True, column_names=swapped, comment=None)
-    result = run_with_config(tmp_path, adult_csv, config)
-    assert_clean_failure(
-        result,
-        "preprocessing",
-        "header names column 1 'Age' where the declared columns say 'Workclass' (2 column(s) differ)",
-    )
-
-
 def test_unknown_config_keys_fail(tmp_path, adult_csv):
     config = adult_config(header=True, comment=None, explain_rows=None, columns=["x"])
     result = run_with_config(tmp_path, adult_csv, config)

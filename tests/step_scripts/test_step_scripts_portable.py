@@ -1,5 +1,6 @@
 """The step scripts run unmodified in SageMaker containers: Python 3.9, no run-time pip, and no
-imports beyond the container's libraries and the one module they share (step_common.py)."""
+imports beyond the container's libraries (and the standard ones listed) and the module they share
+(step_common.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from step_jobs import SCRIPTS
 from step_script_helpers import MODULE_NAMES, SOURCES
 
 LIBRARIES = {"__future__", "argparse", "csv", "collections", "dataclasses", "gzip", "hashlib", "io", "json"}
-LIBRARIES |= {"math", "os", "pathlib", "re", "shutil", "sys", "tarfile", "tempfile", "typing"}
+LIBRARIES |= {"math", "os", "pathlib", "re", "shutil", "sys", "tarfile", "tempfile", "time", "typing"}
 LIBRARIES |= {"numpy", "pandas", "sklearn", "lightgbm", "boto3"}
 LIBRARIES |= {"sagemaker_containers"}  # the sklearn 1.2-1 serving stack (inference.py's worker.Response)
 
