@@ -118,26 +118,24 @@ class RunStore:
         return execution
 
     def list(self) -> list[Execution]:
+        """Every run with a record (a link, or a name no run id can have, is passed over)."""
         if not self.root.is_dir() or self.root.is_symlink():
             return []
-        runs = [
-            self.load(p.name)
-            for p in self.root.iterdir()
-            if not p.is_symlink()
-            and p.is_dir()
-            and not p.name.startswith(".")
-            and (p / "execution.json").is_file()
-        ]
+        runs = []
+        for path in self.root.iterdir():
+            try:
+                paths.name(path.name, what="run id", fix=RUN_ID_FIX)
+            except paths.UnsafePath:
+                continue
+            if not path.is_symlink() and path.is_dir() and (path / "execution.json").is_file():
+                runs.append(self.load(path.name))
         return sorted(runs, key=lambda e: (e.started, e.id))
 
     @contextlib.contextmanager
-    def _lock_file(self, run_id: str, create: bool) -> Iterator[int | None]:
-        folder = self.dir(run_id)
-        if create:
-            paths.ensure_dir(self.work_dir, folder)
-        flags = os.O_RDWR | (os.O_CREAT if create else 0) | getattr(os, "O_NOFOLLOW", 0)
+    def _lock_file(self, run_id: str) -> Iterator[int | None]:
+        """The run's lock file, open (None if it has none)."""
         try:
-            fd = os.open(folder / LOCK, flags, 0o644)
+            fd = os.open(self.dir(run_id) / LOCK, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             yield None
             return
@@ -148,7 +146,7 @@ class RunStore:
 
     def abandoned(self, run_id: str) -> bool:
         """True if the run's lock exists and no process holds it (its runner is gone)."""
-        with self._lock_file(run_id, create=False) as fd:
+        with self._lock_file(run_id) as fd:
             if fd is None:
                 return False  # a record from before runner locks: nothing to tell
             try:
