@@ -10,8 +10,9 @@ on its own, so a variable's value is data and never spec text. What a template m
 - the filters in ``FILTERS`` and Jinja2's tests; operators are checked before they run (no string
   or list over ``MAX_TEXT`` / ``MAX_ITEMS``, no integer over ``MAX_INT_BITS`` bits, no ``%``
   formatting of strings);
-- a value renders to at most ``MAX_TEXT`` characters, a spec to ``MAX_TOTAL``, in ``TIME_LIMIT``
-  seconds.
+- a value is at most ``MAX_SOURCE`` characters as written, ``MAX_DEPTH`` levels and ``MAX_NODES``
+  nodes as parsed (compiling costs grow with both), and renders to at most ``MAX_TEXT``
+  characters, a spec to ``MAX_TOTAL``, in ``TIME_LIMIT`` seconds.
 
 Types: a value that is exactly one ``{{ expression }}`` takes the expression's type (string,
 integer, float, boolean or null; never a list or mapping); any other templated value is a string,
@@ -34,10 +35,12 @@ from jinja2.environment import Template
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-MAX_SOURCE = 2_048
+MAX_SOURCE = 4_096
 """Characters of one templated value as written."""
 MAX_DEPTH = 24
-"""Levels of an expression's syntax tree (compiling one costs about depth³)."""
+"""Levels of a value's syntax tree (compiling a chain costs about depth³)."""
+MAX_NODES = 256
+"""Nodes of a value's syntax tree."""
 MAX_TEXT = 10_000
 """Characters of a rendered value, and of any string made while rendering it."""
 MAX_TOTAL = 1_000_000
@@ -167,6 +170,7 @@ class BoundedSandbox(SandboxedEnvironment):
         self.time_limit = TIME_LIMIT if time_limit is None else time_limit
         self.deadline = time.monotonic() + self.time_limit
         self.rendered = 0
+        self.expressions: dict[str, _Expression] = {}
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -235,13 +239,14 @@ class _Expression:
         return context.vars[_RESULT]
 
 
-def _depth(node: nodes.Node) -> int:
-    deepest, stack = 0, [(node, 1)]
+def _shape(node: nodes.Node) -> tuple[int, int]:
+    """(depth, number of nodes) of a syntax tree."""
+    deepest, count, stack = 0, 0, [(node, 1)]
     while stack:
         node, depth = stack.pop()
-        deepest = max(deepest, depth)
+        deepest, count = max(deepest, depth), count + 1
         stack.extend((child, depth + 1) for child in node.iter_child_nodes())
-    return deepest
+    return deepest, count
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,16 @@ class ValueTemplate:
         return len(self.parts) == 1 and not isinstance(self.parts[0], str)
 
 
+def _compile_expression(env: BoundedSandbox, node: nodes.Expr) -> _Expression:
+    """An expression compiled once per spec (`{{ env }}` is in many values)."""
+    key = repr(node)
+    if key not in env.expressions:
+        env.check_time()
+        body = [nodes.Assign(nodes.Name(_RESULT, "store"), node, lineno=1)]
+        env.expressions[key] = _Expression(env.from_string(nodes.Template(body, lineno=1)))
+    return env.expressions[key]
+
+
 def compile_value(env: BoundedSandbox, source: str) -> ValueTemplate:
     """Compile a string value; statements, comments and syntax errors are TemplateProblems."""
     if len(source) > MAX_SOURCE:
@@ -271,10 +286,13 @@ def compile_value(env: BoundedSandbox, source: str) -> ValueTemplate:
             if kind in ("comment_begin", "linecomment_begin"):
                 raise TemplateProblem(COMMENTS)
         tree = env.parse(source)
-        if _depth(tree) > MAX_DEPTH + 2:  # + the template and its output node
+        depth, count = _shape(tree)
+        if depth > MAX_DEPTH + 2:  # + the template and its output node
             raise TemplateProblem(
                 f"template error: the expression nests more than {MAX_DEPTH} levels deep; simplify it"
             )
+        if count > MAX_NODES:
+            raise TemplateProblem(f"template error: the value has more than {MAX_NODES} parts; simplify it")
         parts: list[str | _Expression] = []
         for output in tree.body:
             assert isinstance(output, nodes.Output)  # no statements: the lexer found none
@@ -282,9 +300,7 @@ def compile_value(env: BoundedSandbox, source: str) -> ValueTemplate:
                 if isinstance(node, nodes.TemplateData):
                     parts.append(node.data)
                 else:
-                    env.check_time()
-                    body = [nodes.Assign(nodes.Name(_RESULT, "store"), node, lineno=1)]
-                    parts.append(_Expression(env.from_string(nodes.Template(body, lineno=1))))
+                    parts.append(_compile_expression(env, node))
         names = frozenset(meta.find_undeclared_variables(tree)) - set(env.globals)
     except TemplateProblem:
         raise

@@ -136,8 +136,11 @@ CASES = [
     Case("filter-chain", "{{ note" + "|lower" * 30 + " }}", errors=[err(
         "template error: the expression nests more than 24 levels deep; simplify it"
     )]),
-    Case("long-template", "{{ " + "-" * 3000 + "1 }}", errors=[err(
-        "template error: a templated value is longer than 2,048 characters; shorten it"
+    Case("many-parts", "{{ [" + ", ".join(["1"] * 300) + "] | length }}", errors=[err(
+        "template error: the value has more than 256 parts; simplify it"
+    )]),
+    Case("long-template", "{{ " + "-" * 5000 + "1 }}", errors=[err(
+        "template error: a templated value is longer than 4,096 characters; shorten it"
     )]),
     # --- power, multiplication, repetition and output bombs ---------------------------------------
     Case("pow-bomb", "{{ 10**(10**10) }}", errors=[err(TOO_BIG.format("a power", "4,096", "bits"))]),
