@@ -13,13 +13,14 @@ import yaml
 from lgbm_pipeline_compiler.spec.schema import spec_json_schema
 
 REPO = Path(__file__).resolve().parents[2]
+# The specs: specs/, the golden cases, the corpus' valid base, and examples/ but for its CI recipes
+# (examples/ci/ holds GitHub workflows, not specs).
 COMMITTED = REPO / "schema" / "pipeline-spec.schema.json"
 SPECS = sorted(
     [
         *REPO.glob("specs/*.yaml"),
         *REPO.glob("tests/golden/*/spec.yaml"),
-        *REPO.glob("examples/**/*.yaml"),
-        *REPO.glob("examples/**/*.yml"),
+        *(p for p in REPO.glob("examples/**/*.y*ml") if "ci" not in p.relative_to(REPO / "examples").parts),
         REPO / "tests" / "invalid" / "_base.yaml",
     ]
 )
