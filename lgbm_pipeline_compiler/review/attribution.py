@@ -12,26 +12,17 @@ value is looked up in that spec as ``validate --deep`` places its findings (``li
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import dotted
+from .changes import SpecChange
 from .model import MISSING
 
 if TYPE_CHECKING:
-    from .diff import Diff
+    from .changes import Diff
     from .sides import SpecSource
 
 Loc = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class SpecChange:
-    key: str
-    old: Any
-    new: Any
-    line: int = 0
-    """Line of the key in the new spec (the old one's when the key was removed); 0 if unknown."""
 
 
 def _changes(a: Any, b: Any, loc: Loc = ()) -> list[tuple[Loc, Any, Any]]:

@@ -32,9 +32,12 @@ def sha256(data: bytes) -> str:
 
 def bundled_dir() -> Path:
     """Where the bundled step scripts live (``step_scripts/``, shipped as package data)."""
-    from importlib import resources
+    from importlib.util import find_spec  # finds the package without importing it (nor importlib.resources)
 
-    return Path(str(resources.files("lgbm_pipeline_compiler.step_scripts")))
+    spec = find_spec("lgbm_pipeline_compiler.step_scripts")
+    if spec is None or not spec.submodule_search_locations:
+        raise LookupError("the bundled step scripts (lgbm_pipeline_compiler.step_scripts) are not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def versions() -> dict[str, str]:

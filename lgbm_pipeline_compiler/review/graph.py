@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .model import MISSING, DefinitionView, Edge
 
 if TYPE_CHECKING:
-    from .diff import Diff
+    from .changes import Diff
 
 STYLES = {
     "added": "fill:#dafbe1,stroke:#1a7f37,color:#1f2328",

@@ -7,7 +7,7 @@ import html
 import json
 from typing import Any
 
-from .diff import Diff, FieldChange, ParameterChange
+from .changes import Diff, FieldChange, ParameterChange
 from .graph import changed_drawing, mermaid
 from .model import MISSING, Edge
 from .risk import show

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .model import MISSING, DefinitionView
 
 if TYPE_CHECKING:
-    from .diff import Diff
+    from .changes import Diff
 
 OPERATORS = {
     "GreaterThanOrEqualTo": ">=",
