@@ -101,6 +101,34 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
+def _joined(value: Any, view: DefinitionView) -> Any:
+    """A ``Std:Join`` of resolvable values as its text (how a container argument reads a parameter)."""
+    join = value.get("Std:Join") if isinstance(value, dict) else None
+    if not isinstance(join, dict):
+        return resolve(value, view)
+    parts = [resolve(v, view) for v in join.get("Values", [])]
+    if any(isinstance(p, dict | list) or p is MISSING for p in parts):
+        return value
+    return str(join.get("On", "")).join(json.dumps(p) if isinstance(p, bool) else str(p) for p in parts)
+
+
+def _check_flags(step: Any, view: DefinitionView) -> tuple[Any, Any] | None:
+    """(skip check, fail on violation) of a check step, as an execution reads them by default: a
+    ClarifyCheck or QualityCheck step's fields, or the ``--skip-check`` / ``--fail-on-violation``
+    arguments of a processing job running ``--check`` (the builtin Clarify engine); None otherwise."""
+    if step.type in CHECK_TYPES:
+        return resolve(step.raw.get("SkipCheck", False), view), step.raw.get("FailOnViolation", True)
+    args = step.raw.get("Arguments", {}).get("AppSpecification", {}).get("ContainerArguments")
+    if step.type != "Processing" or not isinstance(args, list) or "--check" not in args:
+        return None
+
+    def flag(name: str, default: Any) -> Any:
+        at = args.index(name) if name in args else -1
+        return _joined(args[at + 1], view) if 0 <= at < len(args) - 1 else default
+
+    return flag("--skip-check", False), flag("--fail-on-violation", True)
+
+
 def risks(diff: Diff, old: DefinitionView, new: DefinitionView, renames: dict[str, str]) -> list[str]:
     """One phrase per risky change, gates first, then checks, approval and instances."""
     was = {v: k for k, v in renames.items()}
@@ -116,17 +144,16 @@ def risks(diff: Diff, old: DefinitionView, new: DefinitionView, renames: dict[st
                 out.append(f"gate {name} added: {_text(_conditions(step, new))}")
     out += [f"gate {n} removed" for n, s in old.steps.items() if s.type == "Condition" and n not in new.steps]
     for name, step in old.steps.items():
-        if step.type not in CHECK_TYPES:
+        before = _check_flags(step, old)
+        if before is None:
             continue
-        if name not in new.steps:
+        after = _check_flags(new.steps[name], new) if name in new.steps else None
+        if after is None:
             out.append(f"check {name} removed")
             continue
-        after = new.steps[name].raw
-        if not _truthy(resolve(step.raw.get("SkipCheck"), old)) and _truthy(
-            resolve(after.get("SkipCheck"), new)
-        ):
+        if not _truthy(before[0]) and _truthy(after[0]):
             out.append(f"check {name} skipped by default")
-        if step.raw.get("FailOnViolation") is not False and after.get("FailOnViolation") is False:
+        if _truthy(before[1]) and not _truthy(after[1]):
             out.append(f"check {name} no longer fails on a violation")
     for name, step in new.steps.items():
         if step.type == "RegisterModel" and name in old.steps:

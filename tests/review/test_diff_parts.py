@@ -3,9 +3,12 @@ parameters, the risk line, artifacts in bundles and tarballs."""
 
 from __future__ import annotations
 
+import copy
 import gzip
 import io
+import json
 import tarfile
+from pathlib import Path
 
 from tiny import BUCKET, PREP_V1, definition, edited, sha, write_output
 
@@ -221,3 +224,22 @@ def test_artifact_contents_not_at_hand_are_said_so():
         f"  ~ prep.py {sha(PREP_V1)[:12]} → {sha(prep_v2)[:12]} (Prep: ProcessingInputs[code].S3Input.S3Uri)\n"
         "      (contents not at hand: diff compiled output directories or specs to see them)\n"
     )
+
+
+def test_risk_line_reads_the_builtin_engines_check_arguments():
+    """The builtin Clarify engine's checks are processing jobs: their skip and fail-on-violation
+    switches are container arguments (tests/golden/builtin_engine, a compiled census variant)."""
+    golden = Path(__file__).resolve().parents[1] / "golden" / "builtin_engine" / "expected.json"
+    old = json.loads(golden.read_text())
+    new = copy.deepcopy(old)
+    (skip,) = [p for p in new["Parameters"] if p["Name"] == "SkipModelBiasCheck"]
+    skip["DefaultValue"] = True
+    (explain,) = [s for s in new["Steps"] if s["Name"] == "ModelExplainabilityCheck"]
+    args = explain["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--fail-on-violation") + 1] == "true"
+    args[args.index("--fail-on-violation") + 1] = "false"
+    result = compare(Side("old", old), Side("new", new))
+    assert result.risk == [
+        "check ModelBiasCheck skipped by default",
+        "check ModelExplainabilityCheck no longer fails on a violation",
+    ]
