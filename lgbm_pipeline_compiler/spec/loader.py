@@ -325,8 +325,10 @@ def _put(data: Any, loc: Loc, value: Any) -> None:
 
 def apply_templates(doc: SourceDoc, overrides: Mapping[str, str] | None = None) -> None:
     """Render every templated string value of ``doc`` in place, with the spec's `variables:`
-    (each may use those above it) and ``overrides`` (--var: values, never rendered). Every
-    problem is a finding at the value's line:col; raises SpecError with all of them."""
+    (each may use those above it) and ``overrides`` (--var: values, never rendered, typed like the
+    variable's default). A --var the spec neither declares nor uses is an error (a misspelt name
+    would otherwise change nothing, silently). Every problem is a finding at the value's line:col;
+    raises SpecError with all of them."""
     overrides = dict(overrides or {})
     data = doc.data
     values: dict[Loc, str] = {}
