@@ -14,6 +14,7 @@ from review_variants import SCRIPT_V1, SCRIPT_V2
 
 from lgbm_pipeline_compiler.review import render
 from lgbm_pipeline_compiler.review.diff import compare
+from lgbm_pipeline_compiler.review.sides import Side
 
 pytestmark = pytest.mark.xdist_group("review-census-variants")  # one worker compiles the variants
 
@@ -231,3 +232,16 @@ def test_every_format_says_when_nothing_changed(variants, fmt):
         assert json.loads(out)["changed"] is False
     else:
         assert out.rstrip("\n").endswith(("no changes", "No changes."))
+
+
+def test_with_a_spec_on_one_side_the_key_holding_the_new_value_is_named(variants):
+    """The committed JSON against an edited spec (as `compile --check` and `diff --base` compare):
+    the spec key is found by value, as `validate --deep` places findings (lint/sources.py)."""
+    committed = Side("committed/pipeline.json", variants.side("base").definition)
+    new = variants.side("widened_learning_rate")
+    assert render.text(compare(committed, new)) == (
+        f"--- committed/pipeline.json\n+++ {new.label}\n{NO_RISK}\n"
+        "fields:\n"
+        '  ~ tuning.ranges.learning_rate.max: "0.5" → "0.9" (Tune: HyperParameterTuningJobConfig.ParameterRanges'
+        ".ContinuousParameterRanges[learning_rate].MaxValue)\n"
+    )
