@@ -111,7 +111,14 @@ def test_workflow_against_schemastores_schema():
         "check_jsonschema", reason="check-jsonschema (PyPI) vendors SchemaStore's workflow schema"
     )
     proc = subprocess.run(
-        ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(WORKFLOW),
+        ],
         capture_output=True,
         text=True,
     )
