@@ -56,15 +56,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    if args.check:  # before loading anything: the fast path imports neither the spec models nor the SDK
+        from .review.cli import check_command
+
+        return check_command(args)
     from .spec import load_spec
 
-    spec = load_spec(args.spec, parse_vars(args.var))
+    variables = parse_vars(args.var)
+    spec = load_spec(args.spec, variables)
+    inputs = None
+    if args.output:  # what this compile reads, hashed, for `compile --check` (manifest.json "inputs")
+        from .review.fingerprint import record
+
+        inputs = record(args.spec, variables, spec)
     from .compiler import compile_definition
     from .emit import render_json, write_output
 
     compiled = compile_definition(spec)
     if args.output:
-        out = write_output(args.output, compiled)
+        out = write_output(args.output, compiled, inputs=inputs)
         print(f"wrote {out}/pipeline.json and {len(compiled.artifacts)} artifacts", file=sys.stderr)
     else:
         sys.stdout.write(render_json(compiled.definition))
@@ -106,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o", "--output", metavar="DIR", help="write pipeline.json, manifest.json and artifacts/ here"
     )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 with a diff summary if the output in -o DIR is stale (fast when nothing changed; "
+        "exit 0 up to date, 2 bad input)",
+    )
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser(
@@ -136,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .local.cli import add_commands
 
     add_commands(sub, with_spec)
+
+    from .review.cli import add_commands as add_review_commands
+
+    add_review_commands(sub, with_spec)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the spec (for yaml-language-server)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE")
