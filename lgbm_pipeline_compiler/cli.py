@@ -108,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     def with_spec(p: argparse.ArgumentParser) -> None:
         p.add_argument("spec", metavar="SPEC", help="the YAML spec, e.g. specs/census.yaml")
         p.add_argument(
-            "--var", action="append", default=[], metavar="KEY=VALUE", help="a Jinja2 variable for the spec"
+            "--var",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override one of the spec's variables: (inserted as given, typed like its default)",
         )
 
     p = sub.add_parser("compile", help="compile a spec to the pipeline definition JSON")
@@ -133,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("spec", metavar="PATH", nargs="?", help="a spec (.yaml) or a pipeline definition (.json)")
     p.add_argument(
-        "--var", action="append", default=[], metavar="KEY=VALUE", help="a Jinja2 variable for the spec"
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one of the spec's variables: (inserted as given, typed like its default)",
     )
     p.add_argument(
         "--deep",

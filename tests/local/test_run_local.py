@@ -32,9 +32,7 @@ from .conftest import (
     replace_all,
 )
 
-PUBLIC_DATA = (
-    's3://sagemaker-example-files-prod-{{ region | default("us-east-1") }}/datasets/tabular/uci_adult'
-)
+PUBLIC_DATA = "s3://sagemaker-example-files-prod-{{ region }}/datasets/tabular/uci_adult"
 """Where the census spec reads Adult: AWS's example files, which local runs find bundled."""
 
 
