@@ -372,9 +372,10 @@ class EndpointServer:
         self._stopped.wait()
 
     def server_close(self) -> None:
-        """Close every connection and the listening socket; stop the worker threads."""
+        """Stop the worker threads (each finishes its request, 5 s at most), then close every
+        connection and the listening socket."""
+        self._server.task_dispatcher.shutdown(timeout=5)
         for channel in list(self._server.active_channels.values()):
             channel._close()
         self._server.close()
-        self._server.task_dispatcher.shutdown(timeout=5)
         self._map.clear()
