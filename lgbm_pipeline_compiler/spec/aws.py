@@ -22,10 +22,9 @@ REGION_SHAPE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 
 @dataclass(frozen=True)
 class Partitions:
-    """botocore's partitions.json: partition id → its regions, and botocore's version."""
+    """botocore's partitions.json: partition id → its regions."""
 
     regions: dict[str, tuple[str, ...]]
-    version: str
 
     def partition_of(self, region: str) -> str | None:
         return next((p for p, names in self.regions.items() if region in names), None)
@@ -41,12 +40,11 @@ def partitions() -> Partitions:
     spec = importlib.util.find_spec("botocore")
     root = Path(next(iter(spec.submodule_search_locations or [])))  # type: ignore[union-attr]
     data = json.loads((root / "data" / "partitions.json").read_text(encoding="utf-8"))
-    version = re.search(r"__version__ = '([^']+)'", (root / "__init__.py").read_text(encoding="utf-8"))
     regions = {
         p["id"]: tuple(sorted(r for r in p["regions"] if not r.endswith("-global")))
         for p in data["partitions"]
     }
-    return Partitions(regions, version.group(1) if version else "?")
+    return Partitions(regions)
 
 
 def check_region(value: str) -> str:
@@ -63,8 +61,8 @@ def check_region(value: str) -> str:
         hint = f"did you mean {close[0]!r}?" if close else "see the AWS Regions list"
         raise PydanticCustomError(
             "aws_region",
-            "'{value}' is not an AWS region (botocore {version} knows {count}); {hint}",
-            {"value": value, "version": known.version, "count": len(known.all_regions), "hint": hint},
+            "'{value}' is not an AWS region botocore knows (its partitions.json); {hint}",
+            {"value": value, "hint": hint},
         )
     return value
 
@@ -75,7 +73,7 @@ def _check_partition(partition: str, what: str, value: str) -> None:
         raise PydanticCustomError(
             f"{what}_partition",
             "'{partition}' in '{value}' is not an AWS partition; use one of {ids}",
-            {"partition": partition, "value": value, "ids": ", ".join(ids)},
+            {"partition": partition, "value": _cut(value), "ids": ", ".join(ids)},
         )
 
 
@@ -83,7 +81,7 @@ def _check_partition(partition: str, what: str, value: str) -> None:
 # service's Java regex); pathType "/" or "/.../" of \u0021-\u007E, max 512. SageMaker RoleArn:
 # max 2048, pattern arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+.
 _ROLE = re.compile(r"^arn:(?P<partition>aws[a-z\-]*):iam::(?P<account>\d{12}):role(?P<rest>/.+)$", re.DOTALL)
-_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_\-]{1,64}$")
+_ROLE_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-")
 _ROLE_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
 ROLE_EXAMPLE = "arn:aws:iam::111122223333:role/SageMakerExecutionRole"
 
@@ -94,23 +92,35 @@ def check_role_arn(value: str) -> str:
         raise PydanticCustomError(
             "role_arn",
             "'{value}' is not a valid role arn; expected something like {example}",
-            {"value": value, "example": ROLE_EXAMPLE},
+            {"value": _cut(value), "example": ROLE_EXAMPLE},
         )
     _check_partition(match["partition"], "role_arn", value)
     path, _, name = match["rest"].rpartition("/")
     path += "/"
-    if not _ROLE_NAME.fullmatch(name):
+    if not name:
         raise PydanticCustomError(
             "role_name",
-            "role name '{name}' is not an IAM role name: 1-64 ASCII letters, digits and +=,.@_- "
-            "(got {length} characters); use the role's name exactly as IAM shows it",
-            {"name": name, "length": len(name)},
+            "the ARN ends with '/': give the role's name after its path, e.g. {example}",
+            {"example": ROLE_EXAMPLE},
+        )
+    if len(name) > 64:
+        raise PydanticCustomError(
+            "role_name",
+            "the role name is {length} characters; IAM role names are at most 64: use the role's real name",
+            {"length": len(name)},
+        )
+    bad = next((c for c in name if c not in _ROLE_NAME_CHARS), None)
+    if bad is not None:
+        raise PydanticCustomError(
+            "role_name",
+            "role name {name} contains {char}; IAM role names are ASCII letters, digits and +=,.@_-",
+            {"name": repr(name), "char": f"{bad!r} (U+{ord(bad):04X})"},
         )
     if len(path) > 512 or not _ROLE_PATH.fullmatch(path):
         raise PydanticCustomError(
             "role_path",
             "role path '{path}' is not an IAM path: '/' or '/a/b/' of printable ASCII, at most 512 characters",
-            {"path": path if len(path) <= 80 else path[:77] + "..."},
+            {"path": _cut(path, 80)},
         )
     return value
 
@@ -136,7 +146,7 @@ def check_lambda_arn(value: str) -> str:
         raise PydanticCustomError(
             "lambda_arn",
             "'{value}' is not a valid lambda arn; expected something like {example}",
-            {"value": value, "example": LAMBDA_EXAMPLE},
+            {"value": _cut(value), "example": LAMBDA_EXAMPLE},
         )
     _check_partition(match["partition"], "lambda_arn", value)
     check_region(match["region"])
@@ -146,7 +156,7 @@ def check_lambda_arn(value: str) -> str:
             "lambda_arn_partition",
             "'{value}' names region {region}, which is in partition {home}, not {partition}; "
             "write arn:{home}:lambda:{region}:...",
-            {"value": value, "region": match["region"], "home": home, "partition": match["partition"]},
+            {"value": _cut(value), "region": match["region"], "home": home, "partition": match["partition"]},
         )
     return value
 
@@ -202,6 +212,11 @@ def check_tag_key(value: str) -> str:
 
 def check_tag_value(value: str) -> str:
     return _tag_text(value, "value", 256)
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    """Text for a message, cut to ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -16,6 +16,7 @@ from ..errors import Loc
 from .aws import lambda_partition_and_region, partitions, role_partition
 from .hyperparameters import ADDED_BY_SAGEMAKER, MAX_TOTAL, MAX_VALUE
 from .lightgbm import describe, domain_of
+from .messages import printable
 from .objective import train_log_problem
 from .parameters import EXPOSABLE
 from .root import PipelineSpec
@@ -275,4 +276,4 @@ CHECKS = (
 
 def cross_check(spec: PipelineSpec) -> list[Problem]:
     """Every cross-section problem in the spec."""
-    return [problem for check in CHECKS for problem in check(spec)]
+    return [(loc, printable(message)) for check in CHECKS for loc, message in check(spec)]

@@ -21,7 +21,7 @@ def _label_that_occurs(value: LabelValue) -> LabelValue:
             "label_value",
             "label value {value} never occurs: preprocessing writes the target as 1 "
             "(data.positive_class) or 0; use [1]",
-            {"value": repr(value)},
+            {"value": str(value).lower() if isinstance(value, bool) else repr(value)},
         )
     return value
 

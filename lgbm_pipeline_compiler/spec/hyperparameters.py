@@ -80,8 +80,8 @@ def check_name(name: str) -> str:
     if not NAME.fullmatch(name):
         raise PydanticCustomError(
             "hyperparameter_name",
-            "{name} is not a hyperparameter name: start with a letter, then letters, digits, _, - or . "
-            "(train.py receives it as --{name} value)",
+            "{name} is not a hyperparameter name: each name reaches train.py as one option --name, so "
+            "write a letter first, then letters, digits, _, - or .",
             {"name": repr(name) if len(name) <= 60 else repr(name[:57] + "...")},
         )
     reason = reserved_reason(name)

@@ -25,9 +25,14 @@ class Domain:
     high_open: bool = False
 
     def text(self) -> str:
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
-        return f"{'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+        def bound(value: float | None, infinite: str) -> str:
+            if value is None:
+                return infinite
+            return str(int(value)) if self.integer else f"{value:g}"
+
+        left = "(" if self.low_open or self.low is None else "["
+        right = ")" if self.high_open or self.high is None else "]"
+        return f"{left}{bound(self.low, '-inf')}, {bound(self.high, 'inf')}{right}"
 
     def problem(self, value: object) -> str | None:
         """Why ``value`` is outside the domain, or None."""
@@ -57,9 +62,10 @@ def _int(
 
 # LightGBM name (Parameters.rst) → domain; "constraints:" quoted where LightGBM documents one.
 _DOMAINS: dict[str, tuple[Domain, tuple[str, ...]]] = {
-    # num_iterations >= 0
+    # num_iterations >= 0; lightgbm.train (train.py's num_boost_round) refuses 0: "Number of
+    # boosting rounds must be greater than 0"
     "num_iterations": (
-        _int("num_iterations", 0),
+        _int("num_iterations", 1),
         (
             "num_iteration",
             "n_iter",

@@ -105,29 +105,56 @@ def _message(err: dict[str, Any], root: type[BaseModel], loc: Loc, data: Any = N
     if kind == "literal_error":
         return f"must be {err['ctx']['expected']} (got {value!r})"
     if kind == "string_pattern_mismatch":
-        return f"{value!r} does not match the pattern {err['ctx']['pattern']}"
-    message = _strict_number(kind, value) or err["msg"]
+        return f"{_shown(value)} does not match the pattern {err['ctx']['pattern']}"
+    message = _strict(kind, value) or _length(kind, err) or err["msg"]
     if kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
     if not isinstance(value, (dict, list)) and kind in _PYDANTIC_TYPES and "got" not in message:
-        message = f"{message} (got {value!r})"
+        message = f"{message} (got {_shown(value)})"
     return message
 
 
-def _strict_number(kind: str, value: Any) -> str | None:
-    """Messages for a number field given a boolean or text (the spec is validated strictly)."""
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 10,000-character value is not echoed)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
+
+
+def _yaml(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+def _strict(kind: str, value: Any) -> str | None:
+    """Messages for a value of the wrong type (the spec is validated strictly: YAML true is not 1,
+    "3" is not 3, 2024 is not text)."""
+    if kind == "string_type" and isinstance(value, (bool, int, float)):
+        what = "boolean" if isinstance(value, bool) else "number"
+        return f"must be text; got the {what} {_yaml(value)}: put it in quotes if it is meant as text"
     if kind not in ("int_type", "float_type"):
         return None
     want = "an integer" if kind == "int_type" else "a number"
     if isinstance(value, bool):
-        return f"must be {want}; got the boolean {str(value).lower()}: write the number itself"
+        return f"must be {want}; got the boolean {_yaml(value)}: write the number itself"
+    if isinstance(value, float) and value.is_integer():
+        return f"must be an integer; got {value!r}: write {int(value)}"
     if isinstance(value, str):
         try:
             float(value)
         except ValueError:
             noun = "integer" if kind == "int_type" else "number"
             return f"Input should be a valid {noun}, unable to parse string as {want}"
-        return f"must be {want}; got the text {value!r}: remove the quotes"
+        return f"must be {want}; got the text {_shown(value)}: remove the quotes"
+    return None
+
+
+def _length(kind: str, err: dict[str, Any]) -> str | None:
+    """Length limits with the length found (pydantic says "not more" for mappings)."""
+    value, ctx = err.get("input"), err.get("ctx") or {}
+    if kind == "string_too_long" and isinstance(value, str):
+        return f"got {len(value)} characters; at most {ctx['max_length']} are allowed: shorten it"
+    if kind == "too_long" and isinstance(value, (dict, list)):
+        extra = len(value) - ctx["max_length"]
+        return f"got {len(value)} entries; at most {ctx['max_length']} are allowed: remove {extra}"
     return None
 
 
@@ -178,6 +205,12 @@ def _merged(errors: list[dict[str, Any]]) -> str:
     return f"must be {' or '.join(wanted)} (got {errors[0].get('input')!r})"
 
 
+def printable(text: str) -> str:
+    """``text`` with characters that are not printable as Python escapes: a key holding a newline
+    or an ANSI escape sequence must not split a finding's line or drive the reader's terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def findings_from(error: ValidationError, doc: SourceDoc, root: type[BaseModel]) -> list[Finding]:
     """One finding per problem, positioned on the YAML node it concerns.
 
@@ -196,16 +229,27 @@ def findings_from(error: ValidationError, doc: SourceDoc, root: type[BaseModel])
     for err, loc, union in entries:
         if union is None:
             is_key = err["type"] == "extra_forbidden" or err["loc"][-1] == "[key]"
-            out.append(doc.finding(loc, dotted(loc), _message(err, root, loc, doc.data), key=is_key))
+            out.append(
+                doc.finding(
+                    loc, printable(dotted(loc)), printable(_message(err, root, loc, doc.data)), key=is_key
+                )
+            )
         else:
             groups.setdefault(union, []).append((err, loc))
     for union, items in groups.items():
         deeper = [(e, loc) for e, loc in items if len(loc) > len(union)]
         if deeper:
-            out += [doc.finding(loc, dotted(loc), _message(e, root, loc, doc.data)) for e, loc in deeper]
+            out += [
+                doc.finding(loc, printable(dotted(loc)), printable(_message(e, root, loc, doc.data)))
+                for e, loc in deeper
+            ]
         elif len(items) == 1:
             err, loc = items[0]
-            out.append(doc.finding(loc, dotted(loc), _message(err, root, loc, doc.data)))
+            out.append(
+                doc.finding(loc, printable(dotted(loc)), printable(_message(err, root, loc, doc.data)))
+            )
         else:
-            out.append(doc.finding(union, dotted(union), _merged([e for e, _ in items])))
+            out.append(
+                doc.finding(union, printable(dotted(union)), printable(_merged([e for e, _ in items])))
+            )
     return out

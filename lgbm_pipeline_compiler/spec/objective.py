@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 EXAMPLE = "'validation-f1: ([0-9.]+)'"
 # Numbers as training scripts print them (train.py: f"{x:.6f}"), and other usual spellings.
-NUMBERS = ("0.723456", "0.5", "1", "0", "12", "1.0", "1e-05", "-0.25")
+NUMBERS = ("0", "1", "12", "0.5", "100", "12.5", "0.723", "0.7234", "0.72345", "0.723456", "1e-05", "-0.25")
 # What step_scripts/train.py prints (its `print(f"train-f1: ...")` lines and LightGBM's
 # log_evaluation line for its "validation" set); tests/attacks checks these against train.py.
 TRAIN_LOG = (
@@ -67,18 +67,27 @@ def _variable(op: object, av: object) -> bool:
     return op in _REPEATS and av[0] != av[1]  # type: ignore[index]
 
 
-def _has_variable_repeat(pattern: object) -> bool:
+def _widest_variable_repeat(pattern: object) -> int:
+    """The largest max count of a variable-length repeat inside ``pattern`` (0 if none)."""
+    widest = 0
     for op, av in pattern:  # type: ignore[attr-defined]
-        if _variable(op, av) or any(_has_variable_repeat(c) for c in _children(op, av)):
-            return True
-    return False
+        if _variable(op, av):
+            widest = max(widest, av[1])  # type: ignore[index]
+        for child in _children(op, av):
+            widest = max(widest, _widest_variable_repeat(child))
+    return widest
 
 
 def nested_quantifier(pattern: object) -> bool:
-    """Whether a repeat that can run many times contains a repeat of variable length."""
+    """Whether a repeat that can run many times contains a repeat of variable length (both bounded
+    and small, like ([0-9]{1,3}\\.?){1,4}, is allowed: at most 100 ways to split)."""
     for op, av in pattern:  # type: ignore[attr-defined]
-        if op in _REPEATS and av[1] > 1 and av[0] != av[1] and _has_variable_repeat(av[2]):
-            return True
+        if op in _REPEATS and av[1] > 1 and av[0] != av[1]:  # type: ignore[index]
+            inner = _widest_variable_repeat(av[2])  # type: ignore[index]
+            if inner and (
+                av[1] == sre_parse.MAXREPEAT or inner == sre_parse.MAXREPEAT or av[1] * inner > 100
+            ):
+                return True
         if any(nested_quantifier(c) for c in _children(op, av)):
             return True
     return False
@@ -182,8 +191,10 @@ def train_log_problem(value: str) -> str | None:
                     f"widen the group to the number, e.g. {EXAMPLE}"
                 )
             matched.append(line)
-    if len(set(matched)) > 1:
-        shown = " and ".join(repr(line) for line in dict.fromkeys(matched))
+    lines = list(dict.fromkeys(matched))
+    if len(lines) > 1:
+        more = f" (and {len(lines) - 2} more)" if len(lines) > 2 else ""
+        shown = " and ".join(repr(line) for line in lines[:2]) + more
         return (
             f"the regex matches {shown}, lines of different metrics train.py prints; anchor it to the "
             f"objective's line, e.g. {EXAMPLE}"

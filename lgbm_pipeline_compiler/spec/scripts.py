@@ -48,14 +48,29 @@ def path_problem(name: str, spec_dir: str) -> str | None:
             f"{name!r} is an absolute path; compile uploads step scripts as artifacts, so they must be "
             f"inside {_where(spec_dir)}: copy the script there and give its relative path"
         )
-    root = os.path.realpath(spec_dir)
-    target = os.path.realpath(os.path.join(spec_dir, name))
-    if os.path.commonpath([root, target]) != root:
+    if os.path.normpath(name).split(os.sep)[0] == os.pardir:
         return (
-            f"{name!r} resolves to {target}, outside {_where(spec_dir)}; compile uploads step scripts as "
+            f"{name!r} climbs out of {_where(spec_dir)} with '..'; compile uploads step scripts as "
             "artifacts, so copy the script next to the spec and give its relative path"
         )
+    root = os.path.realpath(spec_dir)
+    if os.path.commonpath([root, os.path.realpath(os.path.join(spec_dir, name))]) != root:
+        link = _first_link(spec_dir, name)
+        return (
+            f"{name!r} is a symbolic link{link} leading outside {_where(spec_dir)}; compile uploads step "
+            "scripts as artifacts, so copy the script itself next to the spec"
+        )
     return _file_problem(name, Path(spec_dir) / name, spec_dir)
+
+
+def _first_link(spec_dir: str, name: str) -> str:
+    """ " (through 'a' -> '/x')" for the first symbolic link on the way to ``name``."""
+    path = Path(spec_dir)
+    for part in Path(name).parts:
+        path = path / part
+        if path.is_symlink():
+            return f" (through {str(path.relative_to(spec_dir))!r} -> {os.readlink(path)!r})"
+    return ""
 
 
 def _file_problem(name: str, path: Path, spec_dir: str) -> str | None:

@@ -350,3 +350,66 @@ def test_gate_threshold_accepted_iff_within_metric_range(x):
     accepted, paths = _verdict(data)
     assert accepted == (not math.isnan(x) and 0 <= x <= 1), paths
     assert paths in ([], ["quality_gate.threshold"])
+
+
+# --- tags -------------------------------------------------------------------------------------------
+
+
+def _tag_text_ok(text: str, maximum: int) -> bool:
+    """SageMaker's Tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]* and length limit."""
+    return len(text) <= maximum and all(c in "_.:/=+-@" or unicodedata.category(c)[0] in "LZN" for c in text)
+
+
+tag_text = st.one_of(
+    st.text(max_size=20),
+    st.text(alphabet=st.characters(categories=["L", "N", "Zs"]), max_size=300),
+    st.sampled_from(["aws:x", "AWS:x", "Aws:", "aws", "a\tb", "a\u2028b", "é 1", ""]),
+)
+
+
+@PROPERTY
+@given(key=tag_text, value=tag_text)
+@example(key="k" * 128, value="v" * 256)
+@example(key="k" * 129, value="v")
+@example(key="team", value="v" * 257)
+def test_tag_accepted_iff_sagemaker_tag_rules(key, value):
+    """Key 1-128 and value 0-256 characters of the Tag pattern; keys do not start with aws:."""
+    data = base_data()
+    data["pipeline"]["tags"] = {key: value}
+    accepted, paths = _verdict(data)
+    expected = (
+        len(key) >= 1
+        and _tag_text_ok(key, 128)
+        and not key.lower().startswith("aws:")
+        and _tag_text_ok(value, 256)
+    )
+    assert accepted == expected, (key, value, paths)
+    assert all(p.startswith("pipeline.tags") for p in paths), paths
+
+
+# --- numbers are taken as written -----------------------------------------------------------------
+
+INTEGER_FIELDS = [
+    ("training", "instance_count"),
+    ("training", "volume_size_gb"),
+    ("tuning", "max_jobs"),
+    ("tuning", "max_parallel_jobs"),
+    ("preprocessing", "instance_count"),
+    ("data", "seed"),
+]
+
+
+@pytest.mark.parametrize(("section", "key"), INTEGER_FIELDS)
+@pytest.mark.parametrize("value", [True, False, "1", "2", 1.0, 2.0])
+def test_integer_fields_take_only_integers(section, key, value):
+    """A boolean, a quoted number or a float is never taken as an integer."""
+    data = base_data()
+    data[section][key] = value
+    assert [f.path for f in findings_of(data)] == [f"{section}.{key}"]
+
+
+@pytest.mark.parametrize("value", [True, "0.7", float("nan"), float("inf")])
+def test_gate_threshold_takes_only_finite_numbers(value):
+    data = base_data()
+    data["quality_gate"]["threshold"] = value
+    assert [f.path for f in findings_of(data)] == ["quality_gate.threshold"]
