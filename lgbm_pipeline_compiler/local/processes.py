@@ -72,6 +72,15 @@ class Jobs:
         with self._lock:
             self._live.pop(proc.pid, None)
 
+    def run(self, command: list[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> tuple[int, str]:
+        """Run ``command`` to its end under a supervisor; (exit code, stdout and stderr)."""
+        proc = self.start(command, cwd=cwd, env=env)
+        try:
+            output, _ = proc.communicate()
+        finally:
+            self.release(proc)
+        return proc.returncode, output
+
     def live(self) -> list[int]:
         with self._lock:
             return sorted(self._live)

@@ -342,3 +342,12 @@ def test_stop_kills_each_job_with_its_process_group(tmp_path):
             [sys.executable, "-c", "pass"]
         )
     jobs.close()
+
+
+def test_run_returns_the_code_and_output_of_a_supervised_command(tmp_path):
+    with Jobs() as jobs:
+        code, output = jobs.run(
+            [sys.executable, "-c", "import sys; print('out'); sys.exit('err')"], cwd=tmp_path
+        )
+        assert (code, output) == (1, "out\nerr\n")
+        assert jobs.live() == []
