@@ -1,4 +1,5 @@
-"""Errors as values: one type that carries file:line:col and a dotted path, one formatter."""
+"""Errors as values: one type that carries file:line:col and a dotted path, one formatter; and the
+errors and OS error numbers that choose an exit code (cli.py: 2 bad input, 3 environment, 130)."""
 
 from __future__ import annotations
 

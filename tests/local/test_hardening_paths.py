@@ -85,7 +85,7 @@ def values(layout: list[tuple[str, str]]) -> st.SearchStrategy[str]:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_supplied_name_resolves_inside_the_root_or_is_refused(data):
     layout = data.draw(LAYOUTS, label="layout")
@@ -108,7 +108,7 @@ def test_a_supplied_name_resolves_inside_the_root_or_is_refused(data):
         assert (outside / "secret.txt").read_text() == "outside\n"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_store_writes_land_inside_the_store_or_are_refused(data):
     layout = data.draw(LAYOUTS, label="layout")
