@@ -242,7 +242,8 @@ def test_a_client_sending_all_50_mb_reads_the_413(census):
     """http.client sends the whole body before reading: the server drains it (lingering close),
     so the client gets the 413 instead of a reset."""
     connection = http.client.HTTPConnection("127.0.0.1", census.port, timeout=60)
-    connection.request("POST", "/invocations", body=b"1" * (50 * 2**20), headers=CSV)
+    rows = ROW * (50 * 2**20 // len(ROW))  # 514,007 census rows: the old server scored them all
+    connection.request("POST", "/invocations", body=rows, headers=CSV)
     response = connection.getresponse()
     assert response.status == 413
     assert response.read().decode() == (
