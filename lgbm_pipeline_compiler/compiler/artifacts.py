@@ -44,10 +44,20 @@ class ArtifactStore:
     bundles: dict[str, list[str]] = field(default_factory=dict)
     """Prefix → the URIs of its files, for artifacts a job reads as a whole prefix."""
 
+    shipped: set[str] = field(default_factory=set)
+    """URIs of artifacts shipped beside the definition though it names none of them (the deploy
+    Lambda's code): always part of the output's manifest."""
+
     def add(self, name: str, data: bytes) -> str:
         artifact = Artifact(name, data)
         uri = f"{self.write_prefix}/artifacts/{artifact.digest}/{name}"
         self.by_uri[uri] = artifact
+        return uri
+
+    def add_shipped(self, name: str, data: bytes) -> str:
+        """An artifact for the manifest that the definition does not reference; returns its URI."""
+        uri = self.add(name, data)
+        self.shipped.add(uri)
         return uri
 
     def add_bundle(self, folder: str, files: dict[str, bytes]) -> str:
@@ -62,8 +72,9 @@ class ArtifactStore:
         return prefix
 
     def referenced_by(self, text: str) -> dict[str, Artifact]:
-        """The artifacts a definition text names, directly or through a bundle's prefix."""
-        wanted = {uri for uri in self.by_uri if uri in text}
+        """The artifacts a definition text names, directly or through a bundle's prefix, and the
+        shipped ones."""
+        wanted = {uri for uri in self.by_uri if uri in text} | self.shipped
         for prefix, uris in self.bundles.items():
             if f'"{prefix}"' in text:
                 wanted |= set(uris)
@@ -81,6 +92,11 @@ def read_script(name: str, spec_dir: str) -> tuple[str, bytes]:
     raise CompileError(
         f"step script {name!r} not found next to the spec ({spec_dir}) nor among the bundled scripts"
     )
+
+
+def bundled_script(name: str) -> bytes:
+    """The bytes of a bundled step script (never a file next to the spec)."""
+    return resources.files(BUNDLED).joinpath(name).read_bytes()
 
 
 def source_tarball(files: dict[str, bytes]) -> bytes:

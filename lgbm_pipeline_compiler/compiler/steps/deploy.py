@@ -5,6 +5,8 @@ from __future__ import annotations
 from sagemaker.lambda_helper import Lambda
 from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
 
+from ...spec.deploy_function import HANDLER_SCRIPT
+from ..artifacts import bundled_script
 from ..context import BuildContext
 from ..handles import Deployed, Registered
 
@@ -20,6 +22,8 @@ OUTPUTS = {
 def build(ctx: BuildContext, registered: Registered) -> Deployed:
     section = ctx.spec.deploy
     assert section is not None
+    if section.function is not None:  # `lgbm-pipeline deploy` creates the function from these bytes
+        ctx.artifacts.add_shipped(HANDLER_SCRIPT, bundled_script(HANDLER_SCRIPT))
     step = LambdaStep(
         STEP_NAME,
         lambda_func=Lambda(function_arn=section.lambda_arn, session=ctx.session),
