@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from .base import Section
 from .types import InferenceInstance, TransformInstance
-
-
-def _entity_description(value: str) -> str:
-    # EntityDescription (botocore): at most 1024 of [\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}] (no C*: controls)
-    bad = next((c for c in value if unicodedata.category(c)[0] == "C"), None)
-    if len(value) > 1024 or bad is not None:
-        raise PydanticCustomError(
-            "entity_description",
-            "the description must be at most 1024 characters without control characters "
-            "(got {length} characters{bad}); shorten it or remove the control character",
-            {"length": len(value), "bad": "" if bad is None else f", U+{ord(bad):04X}"},
-        )
-    return value
-
 
 ApprovalStatus = Literal["Approved", "Rejected", "PendingManualApproval"]
 
@@ -45,5 +29,4 @@ class RegistrySection(Section):
     transform_instances: list[TransformInstance] = Field(
         default_factory=lambda: ["ml.m5.large"], min_length=1
     )
-    description: Annotated[str, AfterValidator(_entity_description)] = ""
-    """ModelPackageDescription: at most 1024 characters, no control characters."""
+    description: str = ""
