@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,15 +39,20 @@ SLOW_PATH = "input fingerprint differs"
 """What `compile --check` says when it had to compile to answer."""
 
 
-def _cold(cmd: list[str], expect: int = 0) -> tuple[float, str]:
+def _cold(cmd: list[str], expect: int = 0) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system of the child: what load on a shared machine inflates
+    least) and the standard error of one fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
         cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != expect:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode} (expected {expect}):\n{proc.stderr}")
-    return elapsed, proc.stderr
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, proc.stderr
 
 
 def _fast_path_taken(out: Path) -> None:
@@ -97,12 +103,14 @@ def main() -> None:
             _cold(cmd, expect)
         _fast_path_taken(out)
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpus: dict[str, list[float]] = {name: [] for name in commands}
         slow_rounds = 0
         load_before = os.getloadavg()[0]
         for _ in range(rounds):
             for name, (cmd, expect) in commands.items():
-                elapsed, stderr = _cold(cmd, expect)
+                elapsed, cpu, stderr = _cold(cmd, expect)
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
                 slow_rounds += "fast path" in name and SLOW_PATH in stderr
         load_after = os.getloadavg()[0]
     med = {name: statistics.median(values) for name, values in times.items()}
@@ -110,10 +118,11 @@ def main() -> None:
     full = med["lgbm-pipeline compile -o DIR (full compile)"]
     print(f"Stale-check benchmark — {date.today().isoformat()} — {machine()} — {rounds} rounds, medians")
     print(f"1-minute load average {load_before:.2f} before and {load_after:.2f} after the rounds\n")
-    print("| command | median s | min s | max s |")
-    print("|---|---|---|---|")
+    print("| command | median s | min s | max s | median CPU s |")
+    print("|---|---|---|---|---|")
     for name, values in times.items():
-        print(f"| {name} | {med[name]:.3f} | {min(values):.3f} | {max(values):.3f} |")
+        cpu = statistics.median(cpus[name])
+        print(f"| {name} | {med[name]:.3f} | {min(values):.3f} | {max(values):.3f} | {cpu:.3f} |")
     if slow_rounds:
         print(f"\n{slow_rounds} up-to-date round(s) took the slow path: the sources changed during the run")
     print(
