@@ -15,7 +15,9 @@ from .risk import show
 COMMENT_MARKER = "<!-- lgbm-pipeline-diff -->"
 """First line of the markdown, so a CI job can find and update its previous comment."""
 MARKDOWN_DIFF_LINES = 300
-"""Lines of one artifact's diff in a PR comment (GitHub caps a comment at 65,536 characters)."""
+"""Lines of one artifact's diff in a PR comment."""
+COMMENT_LIMIT = 60_000
+"""GitHub refuses a comment longer than 65,536 characters."""
 NO_RISK = "none (gate, checks, approval status and instances unchanged)"
 _COLOURS = {"+": "32", "-": "31", "~": "33", "@": "36", "!": "1;31"}
 
@@ -127,7 +129,17 @@ def _cell(value: str) -> str:
 
 
 def markdown(diff: Diff) -> str:
-    """A pull-request comment: risk, a Mermaid graph of the changed steps, tables, artifact diffs."""
+    """A pull-request comment: risk, a Mermaid graph of the changed steps, tables, artifact diffs;
+    within GitHub's comment size (artifact diffs are shortened, then left out, then the end cut)."""
+    for lines in (MARKDOWN_DIFF_LINES, 40, 0):
+        text = _markdown(diff, lines)
+        if len(text) <= COMMENT_LIMIT:
+            return text
+    cut = text[: COMMENT_LIMIT - 200].rsplit("\n", 1)[0]
+    return f"{cut}\n\n… cut to fit a comment: run `lgbm-pipeline diff` for the whole report.\n"
+
+
+def _markdown(diff: Diff, diff_lines: int) -> str:
     out = [COMMENT_MARKER, f"### Pipeline changes: {_cell(diff.old_label)} → {_cell(diff.new_label)}", ""]
     if not diff.changed:
         return "\n".join([*out, "No changes."]) + "\n"
@@ -166,9 +178,9 @@ def markdown(diff: Diff) -> str:
         if a.diff is None:
             out += ["Contents not at hand: diff compiled output directories or specs to see them.", ""]
         else:
-            body = list(a.diff[:MARKDOWN_DIFF_LINES])
-            if len(a.diff) > MARKDOWN_DIFF_LINES:
-                body.append(f"… {len(a.diff) - MARKDOWN_DIFF_LINES} more lines")
+            body = list(a.diff[:diff_lines])
+            if len(a.diff) > diff_lines:
+                body.append(f"… {len(a.diff) - diff_lines} more lines")
             out += ["```diff", *body, "```", ""]
         out += ["</details>", ""]
     return "\n".join(out).rstrip("\n") + "\n"

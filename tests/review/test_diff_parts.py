@@ -243,3 +243,29 @@ def test_risk_line_reads_the_builtin_engines_check_arguments():
         "check ModelBiasCheck skipped by default",
         "check ModelExplainabilityCheck no longer fails on a violation",
     ]
+
+
+def test_markdown_fits_a_github_comment(tmp_path):
+    from lgbm_pipeline_compiler.review.render import COMMENT_LIMIT, markdown
+    from lgbm_pipeline_compiler.review.sides import load
+
+    old_prep, new_prep = b"x = 0\n" * 3000, b"x = 1\n" * 3000
+    uri = f"{BUCKET}/artifacts/{{}}/prep.py"
+    old = write_output(tmp_path / "a", definition(old_prep), {uri.format(sha(old_prep)): old_prep})
+    new = write_output(tmp_path / "b", definition(new_prep), {uri.format(sha(new_prep)): new_prep})
+    text = markdown(compare(load(str(old)), load(str(new))))
+    assert len(text) <= COMMENT_LIMIT
+    assert text.endswith("-x = 0\n… 5703 more lines\n```\n\n</details>\n")  # 6,003 lines: 300 shown
+
+    def many(params: dict) -> None:
+        for i in range(3000):
+            params[f"Added{i}"] = {"Name": f"Added{i}", "Type": "String", "DefaultValue": "x" * 20}
+
+    def with_many(pipeline: dict) -> None:
+        params = {p["Name"]: p for p in pipeline["Parameters"]}
+        many(params)
+        pipeline["Parameters"] = list(params.values())
+
+    text = markdown(compare(Side("old", definition()), Side("new", edited(pipeline=with_many))))
+    assert len(text) <= COMMENT_LIMIT
+    assert text.endswith("\n\n… cut to fit a comment: run `lgbm-pipeline diff` for the whole report.\n")
