@@ -4,7 +4,8 @@ one it replaced, in the same run (run on demand; not a test).
     python benchmarks/bench_serve.py [--model model.tar.gz] [--seconds 10] [--rounds 3] [--check]
 
 The model is the census model (preprocessing.py and train.py with their defaults on the Adult data
-bundled in examples/data, packed as SageMaker packs it) unless ``--model`` names a model.tar.gz.
+bundled in examples/data, packed as SageMaker packs it) unless ``--model`` names a model.tar.gz;
+``--echo`` times the servers alone, with a handler that answers the request body.
 Each server runs in its own process; the clients are threads of this process, each sending one
 census row per request (``text/csv``) as fast as it gets answers. Three servers, interleaved
 round by round: the old server (``http.server.ThreadingHTTPServer``, copied below as it was: HTTP/1.0,
@@ -128,6 +129,20 @@ def census_model(work: Path) -> Path:
     with tarfile.open(archive, "w:gz") as tar:
         for item in sorted(model_dir.iterdir()):
             tar.add(item, arcname=item.name)
+    return archive
+
+
+def echo_model(work: Path) -> Path:
+    """A model whose handler answers the request body: the servers' own cost per request."""
+    code = work / "echo" / "code"
+    code.mkdir(parents=True)
+    (code / "inference.py").write_text(
+        "def model_fn(model_dir):\n    return None\n\n"
+        "def transform_fn(model, body, content_type, accept):\n    return body, content_type\n"
+    )
+    archive = work / "echo.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(code, arcname="code")
     return archive
 
 
@@ -344,17 +359,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--check", action="store_true", help="verify the hardening instead of timing")
+    parser.add_argument("--echo", action="store_true", help="time the servers alone: a handler that echoes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
-        archive = args.model or census_model(Path(tmp))
+        archive = echo_model(Path(tmp)) if args.echo else args.model or census_model(Path(tmp))
         load_before = os.getloadavg()[0]
         if args.check:
             lines = check(archive)
         else:
             levels = [int(c) for c in args.clients.split(",")]
             results = bench(archive, args.seconds, args.rounds, levels)
+            model = (
+                "an echo handler (the servers alone)"
+                if args.echo
+                else f"the model {args.model or 'census (trained)'}"
+            )
             lines = [
-                f"{args.rounds} rounds of {args.seconds:.0f} s per server and client level, interleaved; medians.",
+                f"On {model}: {args.rounds} rounds of {args.seconds:.0f} s per server and client level, "
+                "interleaved; medians.",
                 "",
                 "| server | clients | requests/s | p50 ms | p99 ms | requests (errors) |",
                 "| --- | --- | --- | --- | --- | --- |",
