@@ -784,3 +784,83 @@ def test_instance_type_cache_equals_botocore_enums(tmp_path, monkeypatch):
         assert "ml.m5.xlarge" in fresh["processing"] and "ml.m5.large" in fresh["inference"]
     finally:
         instance_types._enums.cache_clear()
+
+
+# --- hardening helpers (issue 15) ------------------------------------------------------------------
+
+
+def test_printable_escapes_what_would_break_a_line_or_drive_a_terminal():
+    from lgbm_pipeline_compiler.spec.messages import printable
+
+    assert printable("a\nb\x1b[31m\u202ec") == "a\\nb\\x1b[31m\\u202ec"
+    assert printable("Équipe données 機械") == "Équipe données 機械"
+
+
+@pytest.mark.parametrize(
+    ("regex", "body"),
+    [
+        ("validation-f1: ([0-9\\.]+)", "[0-9\\.]+"),
+        ("(?:a)(?P<n>[0-9]+)", "[0-9]+"),
+        ("(?i)x: ([0-9.]+)", "[0-9.]+"),
+        ("[(]x[)]: (\\d+)", "\\d+"),
+        ("([]a)]+)", "[]a)]+"),
+        ("(?<=x)(\\d+)", "\\d+"),
+        ("a(b(c)d)e", "b(c)d"),
+        ("no group", None),
+    ],
+)
+def test_first_group_body(regex, body):
+    from lgbm_pipeline_compiler.spec.objective import first_group_body
+
+    assert first_group_body(regex) == body
+
+
+@pytest.mark.parametrize(
+    ("regex", "nested"),
+    [
+        ("(a+)+", True),
+        ("(?:\\d+\\.?)*", True),
+        ("(?:x+x+)+y", True),
+        ("(a|b+)*", True),
+        ("(?:a{1,20}){1,20}", True),
+        ("(a+){1,3}", True),
+        ("(ab)+", False),
+        ("(a{3})+", False),
+        ("(a+){2}", False),
+        ("(?:[0-9]{1,3}\\.?){1,4}", False),
+        ("validation-f1: ([0-9.]+)", False),
+    ],
+)
+def test_nested_quantifiers_are_found(regex, nested):
+    from lgbm_pipeline_compiler.spec.objective import nested_quantifier, sre_parse
+
+    assert nested_quantifier(sre_parse.parse(regex)) is nested
+
+
+def test_lightgbm_domain_text_and_problems():
+    from lgbm_pipeline_compiler.spec.lightgbm import domain_of
+
+    leaves = domain_of("num_leaves")
+    assert leaves.text() == "(1, 131072]" and domain_of("learning_rate").text() == "(0, inf)"
+    assert leaves.problem(2) is None and leaves.problem(31.0) is None
+    assert "below" in leaves.problem(1) and "above" in leaves.problem(131073)
+    assert leaves.problem(True) == "a boolean is not a number" and "not an integer" in leaves.problem(2.5)
+    assert domain_of("learning_rate").problem("0.1") is None  # static values may be numeric text
+
+
+def test_script_paths_are_judged_inside_the_spec_directory(tmp_path):
+    from lgbm_pipeline_compiler.spec.scripts import bundled_names, override_problem, path_problem
+
+    (tmp_path / "mine.py").write_text("print(1)\n")
+    (tmp_path / "out.py").symlink_to("/etc/hostname")
+    (tmp_path / "step_common.py").symlink_to("/etc/hostname")
+    folder = str(tmp_path)
+    assert path_problem("mine.py", folder) is None
+    assert path_problem("train.py", folder) is None  # bundled
+    assert {"train.py", "preprocessing.py", "evaluate.py", "step_common.py"} <= bundled_names()
+    assert "absolute path" in path_problem("/etc/hostname", folder)
+    assert "climbs out" in path_problem("../x.py", folder)
+    assert "'/etc/hostname'" in path_problem("out.py", folder)
+    assert "not found" in path_problem("nothere.py", folder)
+    assert "in place of the bundled step_common.py" in override_problem("step_common.py", folder)
+    assert override_problem("inference.py", folder) is None  # nothing of that name next to the spec
