@@ -1,0 +1,168 @@
+"""Fixtures of the ship tests: the ship spec compiled once per variant, moto (in-process) with the
+bucket and the Lambda role a deploy needs, and a recorder of every AWS request a session makes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+SHIP_SPEC = Path(__file__).with_name("ship.yaml")
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+BUCKET = "ship-test-artifacts"
+LAMBDA_ROLE = "lgbm-deploy-lambda"
+PIPELINE = "census-ship-dev"
+FUNCTION = "lgbm-deploy-endpoint"
+HANDLER_EDIT = b"\n# edited handler\n"
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def _plain(value: Any) -> Any:
+    """Request parameters as data: bytes (bodies, zips) as their sha256."""
+    if isinstance(value, bytes | bytearray):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Recorder:
+    """Every API call a session's clients make: (service, operation, parameters as sent)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def hook(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append((model.service_model.service_name, model.name, _plain(params)))
+
+    def operations(self) -> list[str]:
+        return [f"{service}:{op}" for service, op, _ in self.calls]
+
+    def params(self, operation: str) -> list[dict[str, Any]]:
+        return [p for service, op, p in self.calls if f"{service}:{op}" == operation]
+
+    def changes(self) -> list[str]:
+        """The calls that change something in AWS."""
+        reads = ("Head", "Get", "Describe", "List")
+        return [o for o in self.operations() if not o.split(":", 1)[1].startswith(reads)]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+def recording_session() -> tuple[boto3.Session, Recorder]:
+    session = boto3.Session(region_name=REGION)
+    recorder = Recorder()
+    session.events.register("provide-client-params", recorder.hook)
+    return session, recorder
+
+
+@pytest.fixture
+def aws_env(monkeypatch, tmp_path):
+    """The standard chain with test credentials and the region, and nothing from this machine."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def create_account_resources(session: boto3.Session) -> None:
+    """What a deploy needs to exist beforehand: the artifact bucket and the Lambda's role."""
+    session.client("s3").create_bucket(Bucket=BUCKET)
+    session.client("iam").create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+
+
+@pytest.fixture
+def moto_account(aws_env):
+    """moto in-process, with the bucket and the Lambda role."""
+    from moto import mock_aws
+
+    with mock_aws():
+        create_account_resources(boto3.Session(region_name=REGION))
+        yield
+
+
+@pytest.fixture
+def recorded(moto_account, monkeypatch):
+    """(Aws on a recording session, its Recorder); commands run in-process use the same session."""
+    from lgbm_pipeline_compiler.ship import aws
+
+    session, recorder = recording_session()
+    monkeypatch.setattr(aws, "new_session", lambda: session)
+    return aws.connect(REGION, session), recorder
+
+
+# -- the ship spec compiled, and its variants (compiles are slow: each once per session) -----------
+
+
+@pytest.fixture(scope="session")
+def ship_target():
+    from lgbm_pipeline_compiler.ship.target import load_target
+
+    return load_target(str(SHIP_SPEC))
+
+
+def _copy_spec(folder: Path, edit: tuple[str, str] | None = None) -> Path:
+    text = SHIP_SPEC.read_text()
+    if edit is not None:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ship.yaml").write_text(text)
+    return folder / "ship.yaml"
+
+
+@pytest.fixture(scope="session")
+def script_changed_target(tmp_path_factory):
+    """The ship spec with its own preprocessing.py next to it: the bundled one plus a comment."""
+    from importlib import resources
+
+    from lgbm_pipeline_compiler.ship.target import load_target
+
+    folder = tmp_path_factory.mktemp("script-changed")
+    spec = _copy_spec(folder)
+    bundled = resources.files("lgbm_pipeline_compiler.step_scripts").joinpath("preprocessing.py").read_bytes()
+    (folder / "preprocessing.py").write_bytes(bundled + b"\n# a reviewed change\n")
+    return load_target(str(spec))
+
+
+@pytest.fixture(scope="session")
+def field_changed_target(tmp_path_factory):
+    """The ship spec with tuning.max_jobs 4 → 6."""
+    from lgbm_pipeline_compiler.ship.target import load_target
+
+    spec = _copy_spec(tmp_path_factory.mktemp("field-changed"), ("  max_jobs: 4\n", "  max_jobs: 6\n"))
+    return load_target(str(spec))
+
+
+@pytest.fixture(scope="session")
+def handler_changed_target(ship_target):
+    """The ship spec compiled with the bundled deploy_endpoint.py edited (as a release that changes
+    the handler would ship it). After ``ship_target``: the SDK is imported, quietly, by then."""
+    from lgbm_pipeline_compiler.compiler.artifacts import bundled_script
+    from lgbm_pipeline_compiler.compiler.steps import deploy
+    from lgbm_pipeline_compiler.ship.target import load_target
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deploy, "bundled_script", lambda name: bundled_script(name) + HANDLER_EDIT)
+        return load_target(str(SHIP_SPEC))
