@@ -166,18 +166,29 @@ def test_the_credential_traps_spring_outside_compile(tmp_path):
     assert runs.read_text().splitlines() == ["run"]
 
 
-def test_compiling_in_process_leaves_boto3_default_session_alone(census_spec, monkeypatch, tmp_path):
-    """The offline default session is swapped in only while compiling; the caller's comes back."""
+def test_compiling_in_process_asks_no_profile_and_restores_the_environment(
+    census_spec, monkeypatch, tmp_path
+):
+    """In a process that already uses boto3: a profile that does not exist (botocore raises
+    ProfileNotFound for it) and a credential_process are not touched; the caller's default session,
+    botocore's resolver factory and the environment are as they were afterwards."""
     import boto3
     import botocore.credentials
 
     from lgbm_pipeline_compiler import compile_spec
 
+    runs, script, config = tmp_path / "runs.txt", tmp_path / "credential_process.py", tmp_path / "config"
+    script.write_text(CREDENTIAL_PROCESS)
+    config.write_text(f"[default]\ncredential_process = {sys.executable} {script} {runs}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    resolver = botocore.credentials.create_credential_resolver
-    compile_spec(census_spec)
+    environment, resolver = dict(os.environ), botocore.credentials.create_credential_resolver
+    assert compile_spec(census_spec) == json.loads(CENSUS_JSON.read_text(encoding="utf-8"))
+    assert not runs.exists()
     assert boto3.DEFAULT_SESSION is None
     assert botocore.credentials.create_credential_resolver is resolver
+    assert dict(os.environ) == environment
 
 
 def test_compiles_with_no_aws_variables_and_no_network(two_offline_compiles):

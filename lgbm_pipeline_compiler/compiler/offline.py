@@ -29,15 +29,29 @@ import botocore.session
 
 from ..errors import OfflineViolation
 
-# The EC2 metadata probe and the v2 deprecation banner read the first two; the last two point the
+# The EC2 metadata probe and the v2 deprecation banner read the first two; the next two point the
 # SDK's defaults files (/etc/xdg/sagemaker, ~/.config/sagemaker) at an empty file, so machine-local
-# settings can never leak into the output.
-_QUIET_ENV = {
+# settings can never leak into the output. The AWS config and credentials files and the profile
+# are hidden too: the SDK makes sessions of its own at import, which would fail on an AWS_PROFILE
+# naming a profile that does not exist (None: unset for the duration).
+_QUIET_ENV: dict[str, str | None] = {
     "AWS_EC2_METADATA_DISABLED": "true",
     "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
     "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": os.devnull,
     "SAGEMAKER_USER_CONFIG_OVERRIDE": os.devnull,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_PROFILE": None,
+    "AWS_DEFAULT_PROFILE": None,
 }
+
+
+def _set_env(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @contextlib.contextmanager
@@ -45,10 +59,11 @@ def quiet_sdk() -> Iterator[None]:
     """Silence the SDK while it is imported and used: no stdout, no INFO logs, no banners.
 
     Environment variables are set only for the duration (the EC2 metadata probe and the v2
-    deprecation banner read them) and restored afterwards.
+    deprecation banner read them; see _QUIET_ENV) and restored afterwards; no botocore session
+    made meanwhile has a credential provider (:func:`no_credentials`).
     """
     saved = {k: os.environ.get(k) for k in _QUIET_ENV}
-    os.environ.update(_QUIET_ENV)
+    _set_env(_QUIET_ENV)
     logger = logging.getLogger("sagemaker")
     level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.ERROR)
@@ -59,11 +74,7 @@ def quiet_sdk() -> Iterator[None]:
     finally:
         logger.setLevel(level)
         logger.propagate = propagate
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_env(saved)
 
 
 def no_credential_resolver(*_args: Any, **_kwargs: Any) -> botocore.credentials.CredentialResolver:
@@ -107,8 +118,13 @@ def _refuse(model: Any = None, **_: Any) -> None:
 
 
 def offline_boto_session(region: str | None) -> boto3.Session:
-    """A boto3 session with no credential providers, whose every API call is refused before signing."""
-    core = botocore.session.Session()
+    """A boto3 session with no credential providers, whose every API call is refused before signing.
+
+    It reads no AWS config or credentials file and no profile (AWS_PROFILE naming a profile that
+    does not exist would otherwise fail the compile)."""
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    core.set_config_variable("config_file", os.devnull)
+    core.set_config_variable("credentials_file", os.devnull)
     core.register_component("credential_provider", no_credential_resolver())
     if region is not None:
         core.set_config_variable("region", region)
