@@ -30,7 +30,7 @@ from botocore.exceptions import (
 )
 
 MAX_ATTEMPTS = 10
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
 DENIED = frozenset(
     {
         "AccessDenied",

@@ -167,11 +167,11 @@ def plan_function(aws: Aws, desired: DesiredFunction) -> FunctionPlan:
     return FunctionPlan(desired, action, code_changed, changes)
 
 
-def _role_refused(err: ClientError, role: str) -> ShipInputError | None:
+def _role_refused(err: ClientError, action: str, role: str) -> ShipInputError | None:
     message = error_message(err)
     if error_code(err) == "InvalidParameterValueException" and "role" in message.lower():
         return ShipInputError(
-            f"lambda: Lambda refused deploy.function.role_arn {role} ({message}); its trust policy must "
+            f"{action}: Lambda refused deploy.function.role_arn {role} ({message}); its trust policy must "
             "allow lambda.amazonaws.com to assume it (a role created seconds ago may need a retry)"
         )
     return None
@@ -187,7 +187,7 @@ def apply_function(aws: Aws, plan: FunctionPlan) -> str:
                 FunctionName=d.name, Code={"ZipFile": d.code}, Publish=False, **d.configuration
             )
         except ClientError as err:
-            raise _role_refused(err, d.configuration["Role"]) or aws_error(
+            raise _role_refused(err, "lambda:CreateFunction", d.configuration["Role"]) or aws_error(
                 err, "lambda:CreateFunction", d.name
             ) from None
         except BotoCoreError as err:
@@ -211,9 +211,9 @@ def apply_function(aws: Aws, plan: FunctionPlan) -> str:
                 FunctionName=d.name, **{key: new for key, (_, new) in plan.changes.items()}
             )
         except ClientError as err:
-            raise _role_refused(err, d.configuration["Role"]) or aws_error(
-                err, "lambda:UpdateFunctionConfiguration", d.name
-            ) from None
+            raise _role_refused(
+                err, "lambda:UpdateFunctionConfiguration", d.configuration["Role"]
+            ) or aws_error(err, "lambda:UpdateFunctionConfiguration", d.name) from None
         except BotoCoreError as err:
             raise aws_error(err, "lambda:UpdateFunctionConfiguration", d.name) from None
         done.append(", ".join(plan.changes))
