@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import Aws, ShipInputError, calling, error_code, error_message
+from .aws import Aws, ShipInputError, calling, error_code, error_message, not_found
 
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
 MARKS = {"Starting": "·", "Executing": "▶", "Stopping": "■", "Stopped": "■", "Failed": "✗", "Succeeded": "✓"}
@@ -107,8 +107,18 @@ def _job_arns(metadata: dict[str, Any]) -> list[str]:
     return [a for a in arns if isinstance(a, str) and a]
 
 
-def _streams(aws: Aws, group: str, prefix: str) -> list[str]:
-    found = aws.client("logs").describe_log_streams(logGroupName=group, logStreamNamePrefix=prefix)
+def _streams(aws: Aws, group: str, prefix: str = "") -> list[str]:
+    """Streams of ``group`` named ``prefix...`` (the latest one without a prefix); none when the group
+    does not exist yet."""
+    query: dict[str, Any] = {"logStreamNamePrefix": prefix}
+    if not prefix:
+        query = {"orderBy": "LastEventTime", "descending": True, "limit": 1}
+    try:
+        found = aws.client("logs").describe_log_streams(logGroupName=group, **query)
+    except ClientError as err:
+        if not_found(err):
+            return []
+        raise
     return [s["logStreamName"] for s in found.get("logStreams", [])][:MAX_STREAMS]
 
 
@@ -139,11 +149,8 @@ def _tuning_logs(aws: Aws, arn: str) -> list[str]:
 
 def _lambda_logs(aws: Aws, arn: str) -> list[str]:
     group = f"/aws/lambda/{arn.split(':')[6]}"
-    found = aws.client("logs").describe_log_streams(
-        logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
-    )
-    latest = [s["logStreamName"] for s in found.get("logStreams", [])]
-    return [f"    logs: {group}: latest stream {latest[0] if latest else '(none)'}"]
+    latest = _streams(aws, group)
+    return [f"    logs: {group}: latest stream {latest[0] if latest else '(none yet)'}"]
 
 
 def log_lines(aws: Aws, step: dict[str, Any]) -> list[str]:
