@@ -35,6 +35,7 @@ import csv
 import io
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,10 @@ def _value(value: Any, where: str) -> Any:
         value = value.strip()
         return None if value in MISSING_TOKENS else value
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and abs(value) > sys.float_info.max:  # float() would raise OverflowError
+            raise InferenceError(
+                f"{where}: an integer of {len(str(abs(value)))} digits is out of range (at most about 1.8e308)"
+            )
         return value
     raise InferenceError(
         f"{where}: unsupported value {json.dumps(value)[:40]} (expected number, string or null)"
@@ -155,6 +160,10 @@ def parse_json(text: str) -> Batch:
     """``{"instances": [...]}`` or a list; items all records (dicts) or all lists."""
     try:
         payload = json.loads(text)
+    except RecursionError:  # the decoder's bound on nesting (sys.getrecursionlimit()): no crash, no hang
+        raise InferenceError(
+            "JSON is nested too deeply: send a list of instances, each a record or a list"
+        ) from None
     except ValueError as exc:
         raise InferenceError(f"cannot parse JSON: {exc}") from None
     instances = payload.get("instances") if isinstance(payload, dict) else payload

@@ -25,6 +25,7 @@ from typing import Any
 from ..baselines import no_baseline_message
 from ..context import StepContext, StepFailed, python
 from ..control import LocalSageMaker
+from .catalog import model_record
 from .processing import bundled_clarify_baseline, collect_outputs, stage_inputs
 
 CHECKS = {"MODEL_BIAS": "bias", "MODEL_EXPLAINABILITY": "explainability"}
@@ -50,10 +51,10 @@ def run(ctx: StepContext) -> dict[str, Any]:
     inputs = {i["InputName"]: i for i in args["ProcessingInputs"]}
     output = args["ProcessingOutputConfig"]["Outputs"][0]
     stage_inputs(ctx, list(inputs.values()))
-    model_record = ctx.work_dir / "models" / f"{step['ModelName']}.json"
-    if not model_record.is_file():
+    record = model_record(ctx.work_dir, step["ModelName"])
+    if not record.is_file():
         raise StepFailed(f"model {step['ModelName']!r} was not created in this run")
-    model_uri = json.loads(model_record.read_text())["PrimaryContainer"]["ModelDataUrl"]
+    model_uri = json.loads(record.read_text())["PrimaryContainer"]["ModelDataUrl"]
     model_dir = Path(ctx.container_path("/opt/ml/processing/model"))
     ctx.store.download(model_uri, model_dir)
 
@@ -70,9 +71,9 @@ def run(ctx: StepContext) -> dict[str, Any]:
         python(), str(resources.files("lgbm_pipeline_compiler.step_scripts").joinpath(SCRIPT)),
         "--check", check,
         "--model-dir", str(model_dir),
-        "--data-dir", ctx.container_path(inputs["dataset"]["S3Input"]["LocalPath"]),
-        "--config", str(Path(ctx.container_path(inputs["analysis_config"]["S3Input"]["LocalPath"])) / "analysis_config.json"),
-        "--output-dir", ctx.container_path(output["S3Output"]["LocalPath"]),
+        "--data-dir", str(ctx.local_path(inputs["dataset"]["S3Input"]["LocalPath"])),
+        "--config", str(ctx.local_path(inputs["analysis_config"]["S3Input"]["LocalPath"]) / "analysis_config.json"),
+        "--output-dir", str(ctx.local_path(output["S3Output"]["LocalPath"])),
         "--skip-check", _flag(step.get("SkipCheck")),
         "--register-new-baseline", _flag(step.get("RegisterNewBaseline")),
         "--fail-on-violation", _flag(step.get("FailOnViolation", True)),
