@@ -34,6 +34,31 @@ class Artifact:
         return sha256(self.data)
 
 
+@dataclass(frozen=True)
+class FileArtifact:
+    """An artifact whose bytes stay on disk until someone reads them (a wheel): its digest is known
+    beforehand (the lock's), so a definition can name it without reading it; reading checks it."""
+
+    name: str
+    path: Path
+    known_digest: str
+    fix: str = ""
+
+    @property
+    def digest(self) -> str:
+        return self.known_digest
+
+    @property
+    def data(self) -> bytes:
+        try:
+            data = self.path.read_bytes()
+        except OSError as err:
+            raise CompileError(f"{self.path} cannot be read ({err.strerror}); {self.fix}") from None
+        if sha256(data) != self.known_digest:
+            raise CompileError(f"{self.path} is not the file the lock names (its sha256 differs); {self.fix}")
+        return data
+
+
 @dataclass
 class ArtifactStore:
     """Artifacts collected while compiling, keyed by their S3 URI."""
@@ -62,12 +87,16 @@ class ArtifactStore:
 
     def add_bundle(self, folder: str, files: dict[str, bytes]) -> str:
         """Files under one content-addressed prefix (hash of every name and content); returns it."""
-        listing = "".join(f"{sha256(files[name])}  {name}\n" for name in sorted(files))
+        return self.add_bundle_of(folder, {name: Artifact(name, data) for name, data in files.items()})
+
+    def add_bundle_of(self, folder: str, artifacts: dict[str, Artifact | FileArtifact]) -> str:
+        """:meth:`add_bundle` for artifacts (whose bytes may stay on disk); returns the prefix."""
+        listing = "".join(f"{artifacts[name].digest}  {name}\n" for name in sorted(artifacts))
         prefix = f"{self.write_prefix}/artifacts/{sha256(listing.encode())}/{folder}"
         self.bundles[prefix] = []
-        for name in sorted(files):
+        for name in sorted(artifacts):
             uri = f"{prefix}/{name}"
-            self.by_uri[uri] = Artifact(name, files[name])
+            self.by_uri[uri] = artifacts[name]  # type: ignore[assignment]
             self.bundles[prefix].append(uri)
         return prefix
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from sagemaker import image_uris
 from sagemaker.processing import ProcessingInput
 
-from .artifacts import read_script
+from ..errors import CompileError
+from ..spec.dependencies import LockError, WheelLock, read_lock
+from .artifacts import FileArtifact, read_script
 from .context import BuildContext
 
 SHARED_MODULES = ("step_common.py", "bias_metrics.py", "clarify_baseline.py")
@@ -46,12 +48,70 @@ def training_image(ctx: BuildContext) -> str:
     return training.image_uri or sklearn_image(ctx, training.framework_version)
 
 
-def requirements_input(ctx: BuildContext) -> ProcessingInput:
-    """step_scripts/requirements.txt as the input INSTALL_THEN_RUN installs before the script."""
-    name, data = read_script("requirements.txt", ctx.spec.source_dir)
-    return ProcessingInput(
-        source=ctx.artifacts.add(name, data), destination=REQUIREMENTS_DIR, input_name="requirements"
-    )
+# `dependencies: bundled`: the jobs' requirements.txt installs without an index from the first of
+# these folders that exists (pip ignores, with a warning, a --find-links path that does not): a
+# processing job's wheels input, a training job's wheels channel, and the served model's
+# code/wheels (train.py copies the channel there).
+WHEELS_DIR = "/opt/ml/processing/input/wheels"
+WHEELS_CHANNEL = "wheels"
+WHEEL_LINKS = (WHEELS_DIR, f"/opt/ml/input/data/{WHEELS_CHANNEL}", "/opt/ml/model/code/wheels")
+LOCK_FIX = "run `lgbm-pipeline wheels SPEC` (with internet) again"
+
+
+def wheel_lock(ctx: BuildContext) -> WheelLock:
+    _, requirements = read_script("requirements.txt", ctx.spec.source_dir)
+    try:
+        return read_lock(ctx.spec.source_dir, requirements, ctx.spec.training.framework_version)
+    except LockError as err:
+        raise CompileError(str(err)) from None
+
+
+def wheels_uri(ctx: BuildContext) -> str:
+    """The wheel set as one content-addressed prefix: its hash is the lock's wheel set hash."""
+    lock = wheel_lock(ctx)
+    wheels = {
+        w["file"]: FileArtifact(w["file"], lock.wheel_dir / w["file"], w["sha256"], LOCK_FIX)
+        for w in lock.wheels
+    }
+    return ctx.artifacts.add_bundle_of("wheels", wheels)
+
+
+def requirements_text(ctx: BuildContext) -> bytes:
+    """The requirements.txt the jobs install, for the spec's `dependencies` mode."""
+    _, pins = read_script("requirements.txt", ctx.spec.source_dir)
+    mode = ctx.spec.dependencies
+    if mode == "pypi":
+        return pins
+    lines = [
+        line for line in pins.decode().splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if mode == "image":
+        header = ["# dependencies: image - preinstalled in the image, so nothing is installed:"]
+        return "\n".join([*header, *(f"#   {line}" for line in lines)]).encode() + b"\n"
+    lock = wheel_lock(ctx)
+    header = [
+        f"# dependencies: bundled - the wheel set sha256:{lock.wheel_set} of wheels.lock.json, installed",
+        "# without an index from whichever of these folders the job has.",
+        "--no-index",
+        *(f"--find-links {link}" for link in WHEEL_LINKS),
+    ]
+    return "\n".join([*header, *lines]).encode() + b"\n"
+
+
+def install_command(ctx: BuildContext) -> list[str]:
+    """The entrypoint of a processing job that needs the requirements (none to install: python3)."""
+    return ["python3"] if ctx.spec.dependencies == "image" else INSTALL_THEN_RUN
+
+
+def requirements_inputs(ctx: BuildContext) -> list[ProcessingInput]:
+    """What INSTALL_THEN_RUN installs before the script: requirements.txt, and the wheels when bundled."""
+    if ctx.spec.dependencies == "image":
+        return []
+    source = ctx.artifacts.add("requirements.txt", requirements_text(ctx))
+    inputs = [ProcessingInput(source=source, destination=REQUIREMENTS_DIR, input_name="requirements")]
+    if ctx.spec.dependencies == "bundled":
+        inputs.append(ProcessingInput(source=wheels_uri(ctx), destination=WHEELS_DIR, input_name="wheels"))
+    return inputs
 
 
 def shared_module_input(ctx: BuildContext) -> ProcessingInput:

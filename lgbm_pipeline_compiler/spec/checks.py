@@ -19,6 +19,7 @@ from .lightgbm import describe, domain_of
 from .messages import printable
 from .objective import train_log_problem
 from .parameters import EXPOSABLE
+from .production import PRODUCTION_CHECKS
 from .root import PipelineSpec
 from .scripts import SCRIPT_FIELDS, bundled_names, override_problem, path_problem
 from .tuning import CategoricalRange, ContinuousRange
@@ -271,6 +272,7 @@ CHECKS = (
     check_deploy,
     check_batch_transform,
     check_parameters,
+    *PRODUCTION_CHECKS,
 )
 
 

@@ -8,15 +8,20 @@ from pydantic import Field, PrivateAttr, StringConstraints
 
 from .base import Section
 from .batch_transform import BatchTransformSection
+from .cache import CacheSection
 from .clarify import ClarifySection
 from .data import DataSection
+from .dependencies import DependencyMode
 from .deploy import DeploySection
+from .encryption import EncryptionSection
 from .evaluation import EvaluationSection
 from .gate import QualityGateSection
+from .network import NetworkSection
 from .parameters import PARAMETER_NAME
 from .pipeline import PipelineSection
 from .preprocessing import PreprocessingSection
 from .registry import RegistrySection
+from .retries import RetriesSection
 from .storage import StorageSection
 from .training import TrainingSection
 from .tuning import TuningSection
@@ -61,6 +66,19 @@ class PipelineSpec(Section):
     batch_transform: BatchTransformSection | None = None
     parameters: dict[ParameterName, str] = Field(default_factory=dict)
     """Pipeline parameter name → dotted spec path whose value becomes its default."""
+    network: NetworkSection = Field(default_factory=NetworkSection)
+    """VPC, network isolation and inter-container encryption of every job (per-section overrides)."""
+    encryption: EncryptionSection = Field(default_factory=EncryptionSection)
+    """KMS keys for job volumes and outputs (per-section overrides)."""
+    cache: CacheSection = Field(default_factory=CacheSection)
+    """Step caching (CacheConfig) of the steps that support it (per-section overrides)."""
+    retries: RetriesSection = Field(default_factory=RetriesSection)
+    """Retry policies of the steps that support them (per-section overrides)."""
+    dependencies: DependencyMode = "pypi"
+    """How jobs get step_scripts/requirements.txt: `pypi` (installed from PyPI as each job starts:
+    needs the internet), `bundled` (wheels resolved by `lgbm-pipeline wheels` into
+    wheels.lock.json, shipped as artifacts and installed with --no-index: no internet) or `image`
+    (preinstalled in training.image_uri and evaluation.image_uri: nothing installed)."""
 
     _source_dir: str = PrivateAttr(default=".")
 

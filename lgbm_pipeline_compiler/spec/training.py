@@ -7,9 +7,20 @@ from pydantic_core import PydanticCustomError
 
 from .base import Section
 from .hyperparameters import HyperparameterName
-from .types import TrainingInstance
+from .types import S3Uri, TrainingInstance
 
 Scalar = str | int | float | bool
+
+
+class SpotTraining(Section):
+    """Managed spot training: up to ~70% cheaper, but an instance may be reclaimed; train.py then
+    resumes from its last checkpoint (every `checkpoint_every` boosting rounds)."""
+
+    max_wait_seconds: int = Field(ge=1, le=28 * 24 * 3600)
+    """How long a trial may take in all, waiting for spot capacity included (StoppingCondition
+    MaxWaitTimeInSeconds): at least training.max_runtime_seconds."""
+    checkpoint_s3_uri: S3Uri | None = None
+    """Where checkpoints are kept (CheckpointConfig); default {storage.write}/checkpoints."""
 
 
 class TrainingSection(Section):
@@ -25,6 +36,8 @@ class TrainingSection(Section):
     """1: train.py trains one whole model per instance, so more instances would only repeat it."""
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
     max_runtime_seconds: int = Field(default=3600, ge=1, le=28 * 24 * 3600)
+    spot: SpotTraining | None = None
+    """Run the tuning trials on managed spot instances."""
     hyperparameters: dict[HyperparameterName, Scalar] = Field(default_factory=dict)
     """Static hyperparameters passed to every trial as --name value (not sagemaker_*, model-dir,
     train, validation, output-data-dir: SageMaker and train.py own those)."""

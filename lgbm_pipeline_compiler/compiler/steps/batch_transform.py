@@ -14,6 +14,7 @@ from sagemaker.workflow.steps import TransformStep
 
 from ..context import BuildContext
 from ..handles import Modeled, Preprocessed, Registered, Transformed
+from ..production import kms_keys, step_settings
 from .evaluation import STEP_NAME as EVALUATE_STEP
 
 STEP_NAME = "BatchTransform"
@@ -39,6 +40,7 @@ def build(ctx: BuildContext, data: Preprocessed, modeled: Modeled, registered: R
         max_concurrent_transforms=section.max_concurrent_transforms,
         max_payload=section.max_payload_mb,
         base_transform_job_name="score-test",
+        **kms_keys(ctx, "batch_transform"),
         sagemaker_session=ctx.session,
     )
     step_args = transformer.transform(
@@ -49,5 +51,7 @@ def build(ctx: BuildContext, data: Preprocessed, modeled: Modeled, registered: R
         join_source="Input",
         output_filter=OUTPUT_FILTERS[section.output],
     )
-    step = TransformStep(STEP_NAME, step_args=step_args, depends_on=[registered.step])
+    step = TransformStep(
+        STEP_NAME, step_args=step_args, depends_on=[registered.step], **step_settings(ctx, "batch_transform")
+    )
     return Transformed(step, output_uri=step.properties.TransformOutput.S3OutputPath)

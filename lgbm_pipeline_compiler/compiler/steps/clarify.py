@@ -15,6 +15,7 @@ from sagemaker.workflow.clarify_check_step import (
 from ...spec.clarify import ClarifySection
 from ..context import BuildContext
 from ..handles import Checked, Checks, Modeled, Preprocessed, Tuned
+from ..production import cache_config, kms_keys, network_config
 from .clarify_config import (
     BIAS_STEP,
     EXPLAIN_STEP,
@@ -54,6 +55,8 @@ def _check_job(ctx: BuildContext, section: ClarifySection) -> CheckJobConfig:
         instance_type=ctx.params("clarify.instance_type"),
         instance_count=ctx.params("clarify.instance_count"),
         volume_size_in_gb=section.volume_size_gb,
+        network_config=network_config(ctx, "clarify"),
+        **kms_keys(ctx, "clarify"),
         sagemaker_session=ctx.session,
     )
 
@@ -71,6 +74,7 @@ def _step(ctx: BuildContext, name: str, kind: str, config) -> Checked:  # noqa: 
         supplied_baseline_constraints=ctx.params(f"{base}.supplied_constraints"),
         fail_on_violation=ctx.spec.value_at(f"{base}.fail_on_violation"),
         model_package_group_name=ctx.spec.registry.model_package_group if ctx.spec.registry else None,
+        cache_config=cache_config(ctx, "clarify"),
     )
     return Checked(
         step,

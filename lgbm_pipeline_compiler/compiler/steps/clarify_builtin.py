@@ -26,15 +26,10 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.steps import ProcessingStep
 
 from ...spec.clarify import Baseline
-from ..containers import (
-    INSTALL_THEN_RUN,
-    SHARED_ENV,
-    requirements_input,
-    shared_module_input,
-    training_image,
-)
+from ..containers import SHARED_ENV, install_command, requirements_inputs, shared_module_input, training_image
 from ..context import BuildContext
 from ..handles import Checked, Checks, Modeled, Preprocessed, Tuned
+from ..production import kms_keys, network_config, step_settings
 from .clarify_config import (
     BIAS_STEP,
     EXPLAIN_STEP,
@@ -111,7 +106,7 @@ def _build(
             destination=CONFIG_DIR,
             input_name="analysis_config",
         ),
-        requirements_input(ctx),
+        *requirements_inputs(ctx),
         shared_module_input(ctx),
     ]
     arguments = [
@@ -135,13 +130,15 @@ def _build(
         arguments += ["--baseline-constraints", BASELINE_DIR]
     processor = ScriptProcessor(
         image_uri=training_image(ctx),
-        command=INSTALL_THEN_RUN,
+        command=install_command(ctx),
         role=ctx.role,
         instance_type=ctx.params("clarify.instance_type"),
         instance_count=1,
         volume_size_in_gb=section.volume_size_gb,
         base_job_name=step_name.lower(),
         env=dict(SHARED_ENV),
+        network_config=network_config(ctx, "clarify"),
+        **kms_keys(ctx, "clarify"),
         sagemaker_session=ctx.session,
     )
     step_args = processor.run(
@@ -156,7 +153,7 @@ def _build(
         ],
         arguments=arguments,
     )
-    step = ProcessingStep(step_name, step_args=step_args)
+    step = ProcessingStep(step_name, step_args=step_args, **step_settings(ctx, "clarify"))
     out = step.properties.ProcessingOutputConfig.Outputs["analysis_result"].S3Output.S3Uri
     return Checked(
         step,

@@ -7,15 +7,10 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep
 
-from ..containers import (
-    INSTALL_THEN_RUN,
-    SHARED_ENV,
-    requirements_input,
-    shared_module_input,
-    training_image,
-)
+from ..containers import SHARED_ENV, install_command, requirements_inputs, shared_module_input, training_image
 from ..context import BuildContext
 from ..handles import Evaluated, Preprocessed, Tuned
+from ..production import kms_keys, network_config, step_settings
 
 STEP_NAME = "Evaluate"
 REPORT = "evaluation.json"
@@ -36,8 +31,8 @@ def build(ctx: BuildContext, data: Preprocessed, tuned: Tuned) -> Evaluated:
     if section.image_uri:
         image, command = section.image_uri, ["python3"]
     else:
-        inputs.append(requirements_input(ctx))
-        image, command = training_image(ctx), INSTALL_THEN_RUN
+        inputs += requirements_inputs(ctx)
+        image, command = training_image(ctx), install_command(ctx)
     processor = ScriptProcessor(
         image_uri=image,
         command=command,
@@ -46,6 +41,8 @@ def build(ctx: BuildContext, data: Preprocessed, tuned: Tuned) -> Evaluated:
         instance_count=section.instance_count,
         base_job_name="evaluate",
         env=dict(SHARED_ENV),
+        network_config=network_config(ctx, "evaluation"),
+        **kms_keys(ctx, "evaluation"),
         sagemaker_session=ctx.session,
     )
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path=REPORT)
@@ -70,6 +67,8 @@ def build(ctx: BuildContext, data: Preprocessed, tuned: Tuned) -> Evaluated:
             ",".join(section.metrics),
         ],  # fmt: skip
     )
-    step = ProcessingStep(STEP_NAME, step_args=step_args, property_files=[report])
+    step = ProcessingStep(
+        STEP_NAME, step_args=step_args, property_files=[report], **step_settings(ctx, "evaluation")
+    )
     out = step.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
     return Evaluated(step, report=report, report_uri=Join(on="/", values=[out, REPORT]))

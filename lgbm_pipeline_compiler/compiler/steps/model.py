@@ -8,6 +8,7 @@ from sagemaker.workflow.model_step import ModelStep
 from ..containers import training_image
 from ..context import BuildContext
 from ..handles import Modeled, Tuned
+from ..production import model_network, retry_policies
 
 STEP_NAME = "LightGBMModel"
 # train.py puts inference.py, step_common.py and requirements.txt under code/ in model.tar.gz, so
@@ -31,6 +32,11 @@ def build(ctx: BuildContext, tuned: Tuned) -> Modeled:
         role=ctx.role,
         env=dict(SERVING_ENV),
         sagemaker_session=ctx.session,
+        **model_network(ctx),
     )
-    step = ModelStep(STEP_NAME, step_args=model.create(instance_type=serving_instance_type(ctx)))
+    step = ModelStep(
+        STEP_NAME,
+        step_args=model.create(instance_type=serving_instance_type(ctx)),
+        retry_policies=retry_policies(ctx, "model"),
+    )
     return Modeled(step, model=model, model_name=step.properties.ModelName)

@@ -17,6 +17,7 @@ from sagemaker.workflow.steps import ProcessingStep
 from ..containers import SHARED_ENV, shared_module_input
 from ..context import BuildContext
 from ..handles import Preprocessed
+from ..production import kms_keys, network_config, step_settings
 
 SPLITS = ("train", "validation", "test", "clarify")
 EXPLAIN = "explain"
@@ -72,6 +73,8 @@ def build(ctx: BuildContext) -> Preprocessed:
         volume_size_in_gb=section.volume_size_gb,
         base_job_name="preprocess",
         env=dict(SHARED_ENV),
+        network_config=network_config(ctx, "preprocessing"),
+        **kms_keys(ctx, "preprocessing"),
         sagemaker_session=ctx.session,
     )
     settings = job_config(ctx)
@@ -103,6 +106,6 @@ def build(ctx: BuildContext) -> Preprocessed:
             f"{CONFIG_DIR}/{CONFIG}",
         ],
     )
-    step = ProcessingStep(STEP_NAME, step_args=step_args)
+    step = ProcessingStep(STEP_NAME, step_args=step_args, **step_settings(ctx, "preprocessing"))
     uri = {name: step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri for name in outputs}
     return Preprocessed(step, *(uri[name] for name in SPLITS), explain=uri.get(EXPLAIN))

@@ -10,6 +10,7 @@ from sagemaker.workflow.step_collections import RegisterModel
 
 from ..context import BuildContext
 from ..handles import Checks, Evaluated, Modeled, Registered
+from ..production import retry_policies
 
 STEP_NAME = "Register"
 JSON = "application/json"
@@ -61,5 +62,6 @@ def build(ctx: BuildContext, modeled: Modeled, evaluated: Evaluated, checks: Che
         description=section.description or None,
         model_metrics=_metrics(evaluated, checks),
         drift_check_baselines=_drift_baselines(checks),
+        register_model_step_retry_policies=retry_policies(ctx, "registry"),
     )
     return Registered(step, model_package_arn=step.properties.ModelPackageArn)

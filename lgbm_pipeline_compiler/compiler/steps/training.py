@@ -5,8 +5,9 @@ from __future__ import annotations
 from sagemaker.estimator import Estimator
 
 from ..artifacts import read_script, source_tarball
-from ..containers import TRAINING_COMPANIONS, training_image
+from ..containers import TRAINING_COMPANIONS, requirements_text, training_image
 from ..context import BuildContext
+from ..production import estimator_network, kms_keys
 
 
 def model_output_prefix(ctx: BuildContext) -> str:
@@ -17,7 +18,7 @@ def _source_dir_uri(ctx: BuildContext) -> tuple[str, str]:
     """Upload-ready sourcedir.tar.gz (entry point + companions); returns (uri, entry point name)."""
     spec_dir = ctx.spec.source_dir
     entry_name, entry = read_script(ctx.spec.training.entry_point, spec_dir)
-    files = {entry_name: entry}
+    files = {entry_name: entry, "requirements.txt": requirements_text(ctx)}
     for companion in TRAINING_COMPANIONS:
         name, data = read_script(companion, spec_dir)
         files.setdefault(name, data)
@@ -27,6 +28,18 @@ def _source_dir_uri(ctx: BuildContext) -> tuple[str, str]:
 def hyperparameter_value(value: object) -> str:
     """SageMaker hyperparameters are strings; booleans in lower case as argparse expects."""
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def spot_kwargs(ctx: BuildContext) -> dict[str, object]:
+    """Managed spot training: spot instances, the longest wait, and where checkpoints go."""
+    spot = ctx.spec.training.spot
+    if spot is None:
+        return {}
+    return {
+        "use_spot_instances": True,
+        "max_wait": spot.max_wait_seconds,
+        "checkpoint_s3_uri": spot.checkpoint_s3_uri or f"{ctx.write}/checkpoints",
+    }
 
 
 def build_estimator(ctx: BuildContext) -> Estimator:
@@ -46,4 +59,7 @@ def build_estimator(ctx: BuildContext) -> Estimator:
         base_job_name="train",
         sagemaker_session=ctx.session,
         disable_profiler=True,
+        **estimator_network(ctx, "training"),
+        **kms_keys(ctx, "training"),
+        **spot_kwargs(ctx),
     )

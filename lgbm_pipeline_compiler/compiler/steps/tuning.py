@@ -12,8 +12,10 @@ from sagemaker.tuner import (
 from sagemaker.workflow.steps import TuningStep
 
 from ...spec.tuning import CategoricalRange, ContinuousRange, IntegerRange, Range
+from ..containers import WHEELS_CHANNEL, wheels_uri
 from ..context import BuildContext
 from ..handles import Preprocessed, Tuned
+from ..production import step_settings
 from .training import build_estimator, model_output_prefix
 
 STEP_NAME = "Tune"
@@ -43,15 +45,18 @@ def build(ctx: BuildContext, data: Preprocessed) -> Tuned:
         early_stopping_type=section.early_stopping,
         base_tuning_job_name="tune",
     )
+    inputs = {
+        "train": TrainingInput(data.train, content_type="text/csv"),
+        "validation": TrainingInput(data.validation, content_type="text/csv"),
+    }
+    if ctx.spec.dependencies == "bundled":  # requirements.txt installs from this channel
+        inputs[WHEELS_CHANNEL] = TrainingInput(wheels_uri(ctx))
     step_args = tuner.fit(
         # A fixed name keeps the SDK from stamping a timestamp into sagemaker_job_name; SageMaker
         # still names each tuning job per execution.
         job_name=f"{ctx.spec.pipeline.name[:20]}-tune",
-        inputs={
-            "train": TrainingInput(data.train, content_type="text/csv"),
-            "validation": TrainingInput(data.validation, content_type="text/csv"),
-        },
+        inputs=inputs,
     )
-    step = TuningStep(STEP_NAME, step_args=step_args)
+    step = TuningStep(STEP_NAME, step_args=step_args, **step_settings(ctx, "training"))
     bucket, _, prefix = model_output_prefix(ctx).removeprefix("s3://").partition("/")
     return Tuned(step, best_model_uri=step.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=prefix))
