@@ -1,0 +1,257 @@
+"""`iam-policy`: the policies are valid IAM policy documents, and their actions are exactly the calls
+the compiled definition's steps and the deploy handler make (listed here, independently)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from importlib import resources
+from pathlib import Path
+
+import boto3
+import botocore.session
+import pytest
+from conftest import REGION, SHIP_SPEC
+
+from lgbm_pipeline_compiler.compiler import Compiled
+from lgbm_pipeline_compiler.lint.requests import walk_steps
+from lgbm_pipeline_compiler.ship.iam import execution_role_policy, lambda_role_policy, policies
+from lgbm_pipeline_compiler.ship.target import Target
+from lgbm_pipeline_compiler.spec import load_spec
+
+pytestmark = pytest.mark.xdist_group("ship-targets")
+
+REPO = Path(__file__).resolve().parents[2]
+SM = f"arn:aws:sagemaker:{REGION}:123456789012"
+PROCESSING = {
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:StopProcessingJob",
+}
+# What SageMaker Pipelines calls for each step type (the API Reference's request per step, and what
+# the step then polls or stops), and what a Clarify check adds: its previous baseline (the group's
+# latest Approved package) and the shadow endpoint the Clarify job serves the model on.
+STEP_CALLS = {
+    "Processing": PROCESSING,
+    "ClarifyCheck": PROCESSING
+    | {"sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"}
+    | {f"sagemaker:{a}" for a in ("CreateEndpoint", "DescribeEndpoint", "DeleteEndpoint", "InvokeEndpoint")}
+    | {f"sagemaker:{a}" for a in ("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig")},
+    "Tuning": {
+        "sagemaker:CreateHyperParameterTuningJob",
+        "sagemaker:DescribeHyperParameterTuningJob",
+        "sagemaker:StopHyperParameterTuningJob",
+        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+    },
+    "Model": {"sagemaker:CreateModel"},
+    "RegisterModel": {
+        "sagemaker:CreateModelPackage",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:CreateModelPackageGroup",
+        "sagemaker:DescribeModelPackageGroup",
+    },
+    "Transform": {
+        "sagemaker:CreateTransformJob",
+        "sagemaker:DescribeTransformJob",
+        "sagemaker:StopTransformJob",
+    },
+    "Lambda": {"lambda:InvokeFunction"},
+    "Condition": set(),
+}
+# What every job does as the role: read its inputs, write its outputs, pull its image, log, emit
+# metrics; and what every request that names the role needs: iam:PassRole.
+JOB_CALLS = {
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchCheckLayerAvailability",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:DescribeLogStreams",
+    "cloudwatch:PutMetricData",
+    "iam:PassRole",
+}
+# IAM actions that are not the name of an operation of the service of their prefix: (botocore service,
+# operation), or None for a permission with no API of its own.
+OPERATION_OF = {
+    "iam:PassRole": None,
+    "s3:ListBucket": ("s3", "ListObjectsV2"),
+    "lambda:InvokeFunction": ("lambda", "Invoke"),
+    "sagemaker:InvokeEndpoint": ("sagemaker-runtime", "InvokeEndpoint"),
+}
+
+
+@pytest.fixture(scope="session")
+def census_target() -> Target:
+    """The census spec with its committed definition (kept current by test_golden_compile)."""
+    spec = load_spec(REPO / "specs" / "census.yaml")
+    definition = json.loads((REPO / "specs" / "census.json").read_text())
+    return Target("specs/census.yaml", spec, Compiled(definition, {}), spec.pipeline.role_arn)
+
+
+def actions(policy: dict) -> set[str]:
+    return {a for s in policy["Statement"] for a in s["Action"]}
+
+
+def statement(policy: dict, sid: str) -> dict:
+    (found,) = [s for s in policy["Statement"] if s["Sid"] == sid]
+    return found
+
+
+def handler_calls() -> set[str]:
+    """The SageMaker operations step_scripts/deploy_endpoint.py calls on its client."""
+    source = resources.files("lgbm_pipeline_compiler.step_scripts").joinpath("deploy_endpoint.py").read_text()
+    methods = {
+        node.func.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "client"
+    }
+    mapping = boto3.client("sagemaker", region_name=REGION).meta.method_to_api_mapping
+    return {f"sagemaker:{mapping[m]}" for m in methods}
+
+
+@pytest.mark.parametrize("name", ["census_target", "ship_target"])
+def test_execution_role_actions_are_the_calls_of_the_definitions_steps(name, request):
+    target = request.getfixturevalue(name)
+    types = {s["Type"] for s in walk_steps(target.definition["Steps"])}
+    assert types <= STEP_CALLS.keys()
+    expected = set().union(*(STEP_CALLS[t] for t in types)) | JOB_CALLS
+    assert actions(execution_role_policy(target)) == expected
+
+
+def test_lambda_role_actions_are_the_calls_the_handler_makes(ship_target):
+    calls = handler_calls()
+    assert calls == {
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:CreateModel",
+        "sagemaker:DescribeModel",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:CreateEndpoint",
+        "sagemaker:UpdateEndpoint",
+    }
+    policy = lambda_role_policy(ship_target)
+    assert actions(policy) == calls | {
+        "iam:PassRole",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+
+
+@pytest.mark.parametrize("name", ["census_target", "ship_target"])
+def test_every_action_is_a_real_operation(name, request):
+    target = request.getfixturevalue(name)
+    session = botocore.session.get_session()
+    models = {}
+    for policy in (execution_role_policy(target), lambda_role_policy(target)):
+        for action in actions(policy):
+            where = OPERATION_OF.get(action, tuple(action.split(":")))
+            if where is None:
+                continue
+            service, operation = where
+            if service not in models:
+                models[service] = session.get_service_model(service)
+            assert operation in models[service].operation_names, action
+
+
+def test_the_policies_validate_as_iam_policy_documents(moto_account, ship_target, census_target):
+    """moto's IAM checks a policy document as IAM does (structure, actions, ARNs); and a managed policy
+    is at most 6,144 characters without whitespace."""
+    iam = boto3.client("iam", region_name=REGION)
+    with pytest.raises(iam.exceptions.MalformedPolicyDocumentException):  # the check can fail
+        bad = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sagemaker", "Resource": "*"}],
+        }
+        iam.create_policy(PolicyName="bad", PolicyDocument=json.dumps(bad))
+    for i, policy in enumerate(
+        [
+            execution_role_policy(ship_target),
+            lambda_role_policy(ship_target),
+            execution_role_policy(census_target),
+            lambda_role_policy(census_target),
+        ]
+    ):
+        text = json.dumps(policy)
+        assert len("".join(text.split())) <= 6144
+        iam.create_policy(PolicyName=f"p{i}", PolicyDocument=text)
+        assert all(s["Effect"] == "Allow" and s["Sid"].isalnum() for s in policy["Statement"])
+        assert len({s["Sid"] for s in policy["Statement"]}) == len(policy["Statement"])
+
+
+def test_execution_role_resources_are_the_exact_buckets_prefixes_and_names(ship_target, census_target):
+    policy = execution_role_policy(ship_target)
+    artifacts = "arn:aws:s3:::ship-test-artifacts/census/dev"
+    assert statement(policy, "ReadInputsArtifactsAndEarlierOutputs")["Resource"] == [
+        f"{artifacts}/artifacts/*",
+        f"{artifacts}/models/*",
+        f"{artifacts}/runs/*",
+        "arn:aws:s3:::ship-test-data/uci_adult/census-income.csv*",
+    ]
+    assert statement(policy, "WriteStepOutputs")["Resource"] == [
+        f"{artifacts}/models/*",
+        f"{artifacts}/runs/*",
+    ]
+    assert statement(policy, "ListShipTestData")["Condition"] == {
+        "StringLike": {"s3:prefix": ["uci_adult/census-income.csv*"]}
+    }
+    assert statement(policy, "PassRoleToSageMaker") == {
+        "Sid": "PassRoleToSageMaker",
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": ["arn:aws:iam::123456789012:role/SageMakerExecutionRole"],
+        "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    }
+    assert statement(policy, "ModelPackages")["Resource"] == [f"{SM}:model-package/census-ship/*"]
+    assert statement(policy, "ModelPackageGroup")["Resource"] == [f"{SM}:model-package-group/census-ship"]
+    assert statement(policy, "InvokeDeployFunction")["Resource"] == [
+        f"arn:aws:lambda:{REGION}:123456789012:function:lgbm-deploy-endpoint"
+    ]
+    assert statement(policy, "PullImages")["Resource"] == [
+        "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-scikit-learn"
+    ]
+    census = execution_role_policy(census_target)
+    assert statement(census, "PullImages")["Resource"] == [
+        "arn:aws:ecr:us-east-1:205585389593:repository/sagemaker-clarify-processing",
+        "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-scikit-learn",
+    ]
+    assert statement(census, "ReadInputsArtifactsAndEarlierOutputs")["Resource"][-2:] == [
+        "arn:aws:s3:::sagemaker-example-files-prod-us-east-1/datasets/tabular/uci_adult/adult.data*",
+        "arn:aws:s3:::sagemaker-example-files-prod-us-east-1/datasets/tabular/uci_adult/adult.test*",
+    ]
+
+
+def test_lambda_role_resources_are_the_group_the_endpoint_and_its_configs(ship_target):
+    policy = lambda_role_policy(ship_target)
+    assert statement(policy, "ReadModelPackage")["Resource"] == f"{SM}:model-package/census-ship/*"
+    assert statement(policy, "Model")["Resource"] == f"{SM}:model/census-ship-v*"
+    assert statement(policy, "EndpointConfig")["Resource"] == f"{SM}:endpoint-config/census-ship-dev-v*"
+    assert statement(policy, "Endpoint")["Resource"] == [
+        f"{SM}:endpoint-config/census-ship-dev-v*",
+        f"{SM}:endpoint/census-ship-dev",
+    ]
+    assert statement(policy, "PassRoleToSageMaker")["Resource"] == [
+        "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
+    ]
+    assert statement(policy, "WriteLogs")["Resource"] == (
+        f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/lambda/lgbm-deploy-endpoint:*"
+    )
+
+
+def test_iam_policy_command_prints_both_roles(ship_target, capsys):
+    from ship_cli import main
+
+    assert main(["iam-policy", str(SHIP_SPEC)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(policies(ship_target)))
+    assert printed["deploy_lambda_role"]["role_arn"] == "arn:aws:iam::123456789012:role/lgbm-deploy-lambda"
+    assert printed["execution_role"]["role_arn"] == "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
