@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .processes import Jobs, JobsStopped, shared_jobs
+from .processes import Jobs, JobsStopped, shared_jobs, wrap
 from .store import ObjectStore
 
 CONTAINER_DIR, ROOTFS_DIR = "container", "rootfs"
@@ -44,6 +44,8 @@ class StepContext:
     """A one-line account of what the step did, for the run record (set by the executor)."""
     jobs: Jobs | None = None
     """The run's job processes (None: the process-wide set, for executors run on their own)."""
+    isolated: bool = False
+    """The job declares network isolation: its processes run without network (processes.wrap)."""
 
     @property
     def name(self) -> str:
@@ -84,6 +86,9 @@ class StepContext:
 
         The command runs in its own process group under the run's supervisor (processes.py): it
         is killed with the run, and cannot outlive the runner."""
+        name = Path(command[1]).name if len(command) > 1 else command[0]
+        if self.isolated:
+            command, env = wrap(command, env)
         self.log.write(f"$ {' '.join(command)}\n")
         self.log.flush()
         jobs = self.jobs or shared_jobs()
@@ -104,10 +109,7 @@ class StepContext:
             jobs.release(proc)
         self.log.flush()
         if code != 0:
-            raise StepFailed(
-                f"{Path(command[1]).name if len(command) > 1 else command[0]} exited with {code}:\n"
-                + "\n".join(tail)
-            )
+            raise StepFailed(f"{name} exited with {code}:\n" + "\n".join(tail))
         return "".join(lines)
 
 

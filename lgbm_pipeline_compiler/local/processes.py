@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
 
 from ..errors import RunStopped
@@ -24,6 +26,37 @@ from ..errors import RunStopped
 SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
 GRACE_SECONDS = 3.0
 """How long a stopped job has between SIGTERM and SIGKILL."""
+
+
+NO_PROXY_ENV = {
+    name: "http://127.0.0.1:9"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+} | {"NO_PROXY": "", "no_proxy": ""}
+"""Where a job without network namespaces sends its traffic: a closed port (isolation.py)."""
+
+
+@cache
+def namespace_available() -> bool:
+    """Whether this machine lets an unprivileged process have a network namespace of its own."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    try:
+        done = subprocess.run([unshare, "-rn", "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def wrap(command: list[str], env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
+    """``command`` and ``env`` for a process without network: in a network namespace of its own
+    (``unshare -rn``: user and network namespaces, only a loopback that is down) where the kernel
+    allows one, else with proxy settings that point at a closed port (pip, boto3 and urllib honour
+    them; a raw socket does not). The process stays in its job's process group."""
+    base = dict(os.environ if env is None else env)
+    if namespace_available():
+        return ["unshare", "-rn", "--", *command], base
+    return command, {**base, **NO_PROXY_ENV}
 
 
 class JobsStopped(RuntimeError):

@@ -29,8 +29,9 @@ from typing import Any
 from ..emit import render_json
 from ..errors import EnvironmentFailure, RunStopped, is_environment_error, mentions_environment_error
 from ..lint.requests import check_request, validation_message
-from . import paths
+from . import isolation, paths
 from .baselines import first_run_parameters
+from .cache import StepCache, cache_key, describe
 from .context import StepContext, StepFailed
 from .definition import RunError, first_role, input_uris, new_run_id, region_of, typed_parameters
 from .executors import EXECUTORS, KEEP_ON_RERUN
@@ -240,6 +241,8 @@ class LocalRun:
         execution = self.execution
         execution.inputs = dict(sorted(self.provided.items()))
         previous = dict(execution.steps)
+        self.cache = StepCache(self.runs, execution.pipeline_name, execution.id)
+        self.cache_keys: dict[str, str] = {}
         execution.steps = {n.name: StepRecord(name=n.name, type=n.step["Type"]) for n in self.nodes}
         properties: dict[str, dict[str, Any]] = {}
         branches: dict[str, str] = {}  # condition step -> branch taken
@@ -306,12 +309,15 @@ class LocalRun:
             record.status = FAILED
             self._emit("failed", record)
             return
+        key = self._cache_key(node, resolver)
         if (
             previous
             and previous.status == SUCCEEDED
             and previous.input_hash == record.input_hash
             and node.step["Type"] != "Condition"
         ):
+            if key:
+                self._remember(node.name, key)
             record.status, record.cached, record.properties = SUCCEEDED, True, previous.properties
             record.start, record.end, record.seconds, record.log = (
                 previous.start,
@@ -320,6 +326,15 @@ class LocalRun:
                 previous.log,
             )
             properties[node.name] = record.properties
+            self._emit("cached", record)
+            return
+        hit = self.cache.lookup(node.step, key) if key else None
+        if hit is not None and key:
+            record.status, record.cached, record.properties = SUCCEEDED, True, dict(hit.record.properties)
+            record.start, record.end, record.seconds = now(), now(), 0.0
+            record.note, record.log = describe(hit, node.step), hit.record.log
+            properties[node.name] = record.properties
+            self._remember(node.name, key)
             self._emit("cached", record)
             return
         log_path = self.runs.dir(self.execution.id) / "logs" / f"{node.name}.log"
@@ -338,9 +353,12 @@ class LocalRun:
                 if refused:  # SageMaker refuses the job at creation: nothing runs
                     raise StepFailed(validation_message(refused))
                 self._fresh(work, KEEP_ON_RERUN.get(node.step["Type"]))
+                isolation.check_install(
+                    node.step, resolved, self.store, work / "install-check", self.jobs, log, self.work_dir
+                )
                 ctx = StepContext(
                     step=node.step,
-                    resolve=lambda v, _n=node.name: resolver(v, _n),
+                    resolve=lambda v, _n=node.name: isolation.code_channel_view(resolver(v, _n)),
                     store=self.store,
                     work=work,
                     log=log,
@@ -351,6 +369,7 @@ class LocalRun:
                     account=self.account,
                     services={"registry": self.registry},
                     jobs=self.jobs,
+                    isolated=isolation.declared(node.step["Type"], resolved, self.work_dir),
                 )
                 record.properties = executor(ctx)
                 record.note = ctx.note
@@ -358,6 +377,8 @@ class LocalRun:
                     branches[node.name] = "IfSteps" if record.properties["Outcome"] else "ElseSteps"
                 record.status = SUCCEEDED
                 properties[node.name] = record.properties
+                if key:
+                    self._remember(node.name, key)
             except (StepFailed, ExpressionError, ValueError, OSError) as err:
                 record.status, record.failure_reason = FAILED, str(err)
                 log.write(f"FAILED: {err}\n")
@@ -369,6 +390,19 @@ class LocalRun:
         self._emit("succeeded" if record.status == SUCCEEDED else "failed", record)
         if fatal is not None:  # the machine or a name that leaves the work dir: the run stops here
             raise fatal
+
+    def _cache_key(self, node, resolver: Resolver) -> str | None:  # noqa: ANN001
+        """The step's cache key when its CacheConfig is enabled (cache.py), else None."""
+        if not (node.step.get("CacheConfig") or {}).get("Enabled"):
+            return None
+        try:
+            return cache_key(node.step, lambda v: resolver(v, node.name))
+        except ExpressionError:
+            return None
+
+    def _remember(self, step: str, key: str) -> None:
+        self.cache_keys[step] = key
+        self.cache.remember(self.execution.id, self.cache_keys)
 
     def _fresh(self, work: Path, keep: str | None) -> None:
         """An empty step dir, as a new job's container is (but for ``keep``: the trials a resumed
