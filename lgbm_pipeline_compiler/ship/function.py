@@ -93,6 +93,8 @@ class FunctionPlan:
     code_changed: bool = False
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Configuration key → (deployed, wanted)."""
+    busy: bool = False
+    """The function was still being created or updated (State Pending, LastUpdateStatus InProgress)."""
 
     def lines(self) -> list[str]:
         d = self.desired
@@ -164,7 +166,8 @@ def plan_function(aws: Aws, desired: DesiredFunction) -> FunctionPlan:
     }
     code_changed = configuration.get("CodeSha256") != code_sha256(desired.code)
     action = "update" if changes or code_changed else "none"
-    return FunctionPlan(desired, action, code_changed, changes)
+    busy = configuration.get("State") == "Pending" or configuration.get("LastUpdateStatus") == "InProgress"
+    return FunctionPlan(desired, action, code_changed, changes, busy)
 
 
 def _role_refused(err: ClientError, action: str, role: str) -> ShipInputError | None:
@@ -175,6 +178,12 @@ def _role_refused(err: ClientError, action: str, role: str) -> ShipInputError | 
             "allow lambda.amazonaws.com to assume it (a role created seconds ago may need a retry)"
         )
     return None
+
+
+def _wait(client: Any, waiter: str, name: str) -> None:
+    """A botocore Lambda waiter (GetFunction every 2 s, at most 5 minutes)."""
+    with calling(f"lambda:GetFunction (waiting: {waiter})", name):
+        client.get_waiter(waiter).wait(FunctionName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
 
 
 def apply_function(aws: Aws, plan: FunctionPlan) -> str:
@@ -196,16 +205,16 @@ def apply_function(aws: Aws, plan: FunctionPlan) -> str:
     if plan.action == "none":
         return f"function {d.name}: no change"
     done = []
+    if plan.busy:  # Lambda refuses an update while another one (or the creation) is in progress
+        _wait(client, "function_active_v2", d.name)
+        _wait(client, "function_updated_v2", d.name)
     if plan.code_changed:
         with calling("lambda:UpdateFunctionCode", d.name):
             client.update_function_code(FunctionName=d.name, ZipFile=d.code, Publish=False)
         done.append("code")
     if plan.changes:
         if plan.code_changed:  # one update at a time: Lambda refuses a second while one is in progress
-            with calling("lambda:GetFunctionConfiguration (wait for the code update)", d.name):
-                client.get_waiter("function_updated_v2").wait(
-                    FunctionName=d.name, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
-                )
+            _wait(client, "function_updated_v2", d.name)
         try:
             client.update_function_configuration(
                 FunctionName=d.name, **{key: new for key, (_, new) in plan.changes.items()}

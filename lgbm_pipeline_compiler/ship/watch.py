@@ -190,10 +190,10 @@ def watch(
     sleep: Callable[[float], Any] = time.sleep,
 ) -> Snapshot:
     """Poll until the execution ends. ``live`` redraws the display in place (a terminal); otherwise a
-    line is printed for each step whose status changed."""
+    line is printed for each step whose status changed, and for the execution's when it changes."""
     seen: dict[str, str] = {}
     drawn = 0
-    first = True
+    status = None
     while True:
         snap = snapshot(aws, arn)
         lines = progress_lines(snap)
@@ -201,16 +201,16 @@ def watch(
             out.write((f"\x1b[{drawn}F\x1b[J" if drawn else "") + "\n".join(lines) + "\n")
             drawn = len(lines)
         else:
-            if first:
+            if status is None:
                 out.write(lines[0] + "\n")
-                first = False
             for step, line in zip(snap.steps, lines[1:], strict=True):
                 if seen.get(step.get("StepName", "")) != step.get("StepStatus"):
                     out.write(line + "\n")
                     seen[step.get("StepName", "")] = str(step.get("StepStatus"))
+            if status is not None and snap.status != status:
+                out.write(lines[0] + "\n")
+        status = snap.status
         out.flush()
         if snap.done:
-            if not live:
-                out.write(lines[0] + "\n")
             return snap
         sleep(poll)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import datetime, timezone
 
 import pytest
 from conftest import BUCKET, FUNCTION, HANDLER_EDIT, LAMBDA_ROLE, PIPELINE, REGION, SHIP_SPEC
@@ -299,3 +300,84 @@ def test_the_manifest_written_by_compile_lists_the_handler(ship_target, tmp_path
     assert handler[0]["sha256"] == hashlib.sha256(ship_target.handler().data).hexdigest()
     assert handler[0]["s3_uri"] not in json.dumps(ship_target.definition)
     assert handler[0]["s3_uri"].startswith(f"s3://{BUCKET}/census/dev/artifacts/")
+
+
+def test_a_new_role_and_description_update_the_pipeline(recorded, ship_target):
+    aws, rec = recorded
+    deploy(aws, ship_target)
+    rec.clear()
+    other = "arn:aws:iam::123456789012:role/PipelineRunner"
+    changed = dataclasses.replace(_with_spec(ship_target, pipeline__description="reviewed"), role_arn=other)
+
+    lines = render_plan(aws, make_plan(aws, changed)).splitlines()
+    assert f"~ pipeline {PIPELINE}: role → {other}" in lines
+    assert f"~ pipeline {PIPELINE}: description → 'reviewed'" in lines
+    said = deploy(aws, changed)
+
+    assert rec.changes() == ["sagemaker:UpdatePipeline"]
+    assert rec.params("sagemaker:UpdatePipeline") == [
+        {
+            "PipelineName": PIPELINE,
+            "PipelineDefinition": ship_target.text,
+            "PipelineDescription": "reviewed",
+            "RoleArn": other,
+        }
+    ]
+    assert said[-1] == f"updated pipeline {PIPELINE}: description, role"
+
+
+def _answer(session, operation: str, parsed: dict) -> None:
+    """moto has no ListPipelineExecutionSteps (and runs no steps): these two SageMaker calls are
+    answered as botocore's Stubber answers (a ``before-call`` response), for this session only."""
+    from botocore.awsrequest import AWSResponse
+
+    def answer(**_):
+        return AWSResponse(None, 200, {}, None), parsed
+
+    session.events.register_first(f"before-call.sagemaker.{operation}", answer)
+
+
+def test_deploy_wait_shows_the_steps_and_the_failure_then_exits_1(recorded, capsys):
+    from ship_cli import main
+
+    aws, rec = recorded
+    job = f"arn:aws:sagemaker:{REGION}:123456789012:processing-job/pipelines-abc-preprocess-xyz"
+    _answer(aws.session, "DescribePipelineExecution", {"PipelineExecutionStatus": "Failed"})
+    _answer(
+        aws.session,
+        "ListPipelineExecutionSteps",
+        {
+            "PipelineExecutionSteps": [
+                {
+                    "StepName": "Preprocess",
+                    "StepStatus": "Failed",
+                    "StartTime": datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc),
+                    "EndTime": datetime(2026, 11, 30, 12, 0, 42, tzinfo=timezone.utc),
+                    "FailureReason": "ClientError: the input is empty",
+                    "Metadata": {"ProcessingJob": {"Arn": job}},
+                }
+            ]
+        },
+    )
+
+    code = main(["deploy", str(SHIP_SPEC), "--start", "--wait", "--poll", "0"])
+
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    (started,) = rec.params("sagemaker:StartPipelineExecution")
+    execution = rec.params("sagemaker:DescribePipelineExecution")[0]["PipelineExecutionArn"].rsplit("/")[-1]
+    assert err[-5:] == [
+        "started execution (defaults)",
+        f"execution {execution}: Failed",
+        "  ✗ Preprocess  Failed     42 s",
+        "✗ Preprocess: ClientError: the input is empty",
+        "    logs: /aws/sagemaker/ProcessingJobs: none yet under pipelines-abc-preprocess-xyz/",
+    ]
+    assert started == {"PipelineName": PIPELINE}
+    assert rec.operations()[-5:] == [
+        "sagemaker:StartPipelineExecution",
+        "sagemaker:DescribePipelineExecution",
+        "sagemaker:ListPipelineExecutionSteps",
+        "sagemaker:DescribeProcessingJob",
+        "logs:DescribeLogStreams",
+    ]
