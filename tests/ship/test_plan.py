@@ -43,7 +43,9 @@ def test_plan_for_a_changed_script_lists_its_upload_and_diffs_it_against_s3(
     (new_uri,) = set(script_changed_target.compiled.artifacts) - set(ship_target.compiled.artifacts)
     lines = text.splitlines()
     assert lines[1] == "uploads: 1 of 13 artifacts"
-    assert lines[2] == f"  + {new_uri} ({len(script_changed_target.compiled.artifacts[new_uri].data):,} bytes)"
+    assert (
+        lines[2] == f"  + {new_uri} ({len(script_changed_target.compiled.artifacts[new_uri].data):,} bytes)"
+    )
     assert "      +# a reviewed change" in lines  # the deployed bytes, read back from S3, diffed
     assert rec.changes() == []
     assert "s3:GetObject" in rec.operations()
