@@ -155,18 +155,32 @@ def resolve(
     }
 
 
-def cmd_wheels(args: argparse.Namespace) -> int:
+def write_lock(
+    spec_path: str | Path,
+    variables: dict[str, str] | None = None,
+    dest: str | Path | None = None,
+    find_links: Sequence[str] = (),
+    no_index: bool = False,
+) -> dict[str, Any]:
+    """Resolve the spec's requirements into wheels and write wheels.lock.json beside the spec."""
     from .emit import render_json, write_text_atomic
     from .spec import load_spec
+
+    spec = load_spec(spec_path, variables)
+    folder = Path(spec_path).parent
+    pip_args = [*(["--no-index"] if no_index else []), *(f"--find-links={d}" for d in find_links)]
+    lock = resolve(
+        folder, spec.training.framework_version, Path(dest) if dest else folder / "wheels", pip_args
+    )
+    write_text_atomic(folder / LOCK_FILE, render_json(lock))
+    return lock
+
+
+def cmd_wheels(args: argparse.Namespace) -> int:
     from .variables import parse_vars
 
-    spec = load_spec(args.spec, parse_vars(args.var))
+    lock = write_lock(args.spec, parse_vars(args.var), args.dest, args.find_links, args.no_index)
     spec_path = Path(args.spec)
-    framework = spec.training.framework_version
-    dest = Path(args.dest) if args.dest else spec_path.parent / "wheels"
-    pip_args = [*(["--no-index"] if args.no_index else []), *(f"--find-links={d}" for d in args.find_links)]
-    lock = resolve(spec_path.parent, framework, dest, pip_args)
-    write_text_atomic(spec_path.parent / LOCK_FILE, render_json(lock))
     for wheel in lock["wheels"]:
         print(f"{wheel['file']}  sha256:{wheel['sha256'][:12]}  {wheel['tags'][0]}")
     print(f"wheel set sha256:{lock['wheel_set_sha256']} → {spec_path.parent / LOCK_FILE}")
