@@ -4,9 +4,9 @@ Lambda's role (the calls step_scripts/deploy_endpoint.py makes).
 
 Derived, not listed by hand: the actions follow the step types present; S3 from the locations the
 steps read and write (content-addressed artifacts as their ``artifacts/`` prefix, per-execution
-outputs as their literal prefix); ECR from the images; ``iam:PassRole`` for the roles the requests
-pass; Lambda from the step's FunctionArn; the model package group and endpoint names from the
-spec. Job names are chosen by SageMaker Pipelines at run time, so job resources are scoped by type,
+outputs and checkpoints as their literal prefix); ECR from the images; KMS from the volume and output
+keys; EC2 network interfaces from the VPC configs; ``iam:PassRole`` for the roles the requests pass;
+Lambda from the step's FunctionArn; the model package group and endpoint names from the spec. Job names are chosen by SageMaker Pipelines at run time, so job resources are scoped by type,
 account and region. Clarify's shadow endpoints use Clarify's default name prefix ``sm-clarify``.
 """
 
@@ -21,7 +21,7 @@ from ..lint.requests import walk_steps
 from .target import Target
 
 VERSION = "2012-10-17"
-OUTPUT_KEYS = ("ProcessingOutputConfig", "OutputDataConfig", "TransformOutput")
+OUTPUT_KEYS = ("ProcessingOutputConfig", "OutputDataConfig", "TransformOutput", "CheckpointConfig")
 _ARTIFACTS = re.compile(r"^(.*?/artifacts/)[0-9a-f]{64}/")
 _IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
 STEP_ACTIONS = {
@@ -97,7 +97,8 @@ def _narrowest(patterns: set[str]) -> list[str]:
 def s3_statements(definition: dict[str, Any]) -> list[dict[str, Any]]:
     reads: set[str] = set()
     writes: set[str] = set()
-    for uri, output, open_ended in _s3_locations(definition["Steps"]):
+    defaults = [p.get("DefaultValue") for p in definition.get("Parameters", [])]  # e.g. InputDataUrl
+    for uri, output, open_ended in [*_s3_locations(definition["Steps"]), *_s3_locations(defaults)]:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         artifacts = _ARTIFACTS.match(key + "/")
         if artifacts:
@@ -149,6 +150,75 @@ def _pass_role(roles: set[str] | list[str]) -> dict[str, Any]:
         sorted(roles),
         {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
     )
+
+
+VOLUME_KEY = ("kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext")
+OUTPUT_KEY = ("kms:GenerateDataKey", "kms:Decrypt")
+VPC_DESCRIBE = (
+    "DescribeNetworkInterfaces",
+    "DescribeVpcs",
+    "DescribeDhcpOptions",
+    "DescribeSubnets",
+    "DescribeSecurityGroups",
+)
+VPC_ENI = ("CreateNetworkInterfacePermission", "DeleteNetworkInterface", "DeleteNetworkInterfacePermission")
+
+
+def _values_of(node: Any, key: str) -> Iterator[Any]:
+    if isinstance(node, dict):
+        for k, value in node.items():
+            if k == key:
+                yield value
+            yield from _values_of(value, key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _values_of(item, key)
+
+
+def _key_statements(sid: str, actions: tuple[str, ...], keys: set[str], region: str, account: str) -> list:
+    """KMS keys by ARN or id; keys named by an alias through kms:ResourceAliases (IAM matches key
+    ARNs, never alias ARNs)."""
+    arns, aliases = set(), {}
+    for key in keys:
+        if key.startswith("arn:") and ":alias/" in key:
+            where = ":".join(key.split(":")[3:5])
+            aliases.setdefault(where, set()).add("alias/" + key.split(":alias/", 1)[1])
+        elif key.startswith("alias/"):
+            aliases.setdefault(f"{region}:{account}", set()).add(key)
+        else:
+            arns.add(key if key.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key}")
+    out = [_statement(sid, actions, sorted(arns))] if arns else []
+    for i, (where, names) in enumerate(sorted(aliases.items())):
+        condition = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(names)}}
+        out.append(_statement(f"{sid}ByAlias{i or ''}", actions, f"arn:aws:kms:{where}:key/*", condition))
+    return out
+
+
+def kms_statements(definition: dict[str, Any], region: str, account: str) -> list[dict[str, Any]]:
+    """Volume keys (EBS: a grant) and output keys (S3 objects written and read back)."""
+    steps = definition["Steps"]
+    volume = {v for v in _values_of(steps, "VolumeKmsKeyId") if isinstance(v, str) and v}
+    output = {v for v in _values_of(steps, "KmsKeyId") if isinstance(v, str) and v}
+    return _key_statements("VolumeKeys", VOLUME_KEY, volume, region, account) + _key_statements(
+        "OutputKeys", OUTPUT_KEY, output, region, account
+    )
+
+
+def vpc_statements(definition: dict[str, Any], region: str, account: str) -> list[dict[str, Any]]:
+    """The network interfaces SageMaker creates for jobs in the spec's subnets and security groups."""
+    configs = [c for c in _values_of(definition["Steps"], "VpcConfig") if isinstance(c, dict)]
+    subnets = {s for c in configs for s in c.get("Subnets", []) if isinstance(s, str)}
+    groups = {g for c in configs for g in c.get("SecurityGroupIds", []) if isinstance(g, str)}
+    if not configs:
+        return []
+    ec2 = f"arn:aws:ec2:{region}:{account}"
+    resources = [f"{ec2}:network-interface/*"]
+    resources += [f"{ec2}:subnet/{s}" for s in subnets] + [f"{ec2}:security-group/{g}" for g in groups]
+    return [
+        _statement("VpcDescribe", [f"ec2:{a}" for a in VPC_DESCRIBE], "*"),
+        _statement("VpcCreateNetworkInterfaces", ["ec2:CreateNetworkInterface"], resources),
+        _statement("VpcManageNetworkInterfaces", [f"ec2:{a}" for a in VPC_ENI], f"{ec2}:network-interface/*"),
+    ]
 
 
 def execution_role_policy(target: Target) -> dict[str, Any]:
@@ -206,6 +276,8 @@ def execution_role_policy(target: Target) -> dict[str, Any]:
         statements.append(_statement("InvokeDeployFunction", ["lambda:InvokeFunction"], functions))
     statements.append(_pass_role(_passed_roles(definition) | {spec.pipeline.role_arn}))
     statements += s3_statements(definition)
+    statements += kms_statements(definition, region, account)
+    statements += vpc_statements(definition, region, account)
     repositories = sorted(
         {
             f"arn:aws:ecr:{m.group(2)}:{m.group(1)}:repository/{m.group(3)}"

@@ -75,6 +75,28 @@ JOB_CALLS = {
     "cloudwatch:PutMetricData",
     "iam:PassRole",
 }
+# What a definition's settings add: a job in a VPC gets network interfaces in its subnets; a volume
+# key is granted to EBS; an output key encrypts what jobs write and decrypts it for later steps.
+FEATURE_CALLS = {
+    "VpcConfig": {
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+    },
+    "VolumeKmsKeyId": {
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+        "kms:Decrypt",
+        "kms:GenerateDataKeyWithoutPlaintext",
+    },
+    "KmsKeyId": {"kms:GenerateDataKey", "kms:Decrypt"},
+}
 # IAM actions that are not the name of an operation of the service of their prefix: (botocore service,
 # operation), or None for a permission with no API of its own.
 OPERATION_OF = {
@@ -85,12 +107,23 @@ OPERATION_OF = {
 }
 
 
+def committed(spec_path: Path, definition_path: Path) -> Target:
+    spec = load_spec(spec_path)
+    definition = json.loads(definition_path.read_text())
+    return Target(str(spec_path), spec, Compiled(definition, {}), spec.pipeline.role_arn)
+
+
 @pytest.fixture(scope="session")
 def census_target() -> Target:
     """The census spec with its committed definition (kept current by test_golden_compile)."""
-    spec = load_spec(REPO / "specs" / "census.yaml")
-    definition = json.loads((REPO / "specs" / "census.json").read_text())
-    return Target("specs/census.yaml", spec, Compiled(definition, {}), spec.pipeline.role_arn)
+    return committed(REPO / "specs" / "census.yaml", REPO / "specs" / "census.json")
+
+
+@pytest.fixture(scope="session")
+def production_target() -> Target:
+    """The golden case with every production setting: VPC, KMS keys, spot checkpoints, bundled wheels."""
+    golden = REPO / "tests" / "golden" / "production"
+    return committed(golden / "spec.yaml", golden / "expected.json")
 
 
 def actions(policy: dict) -> set[str]:
@@ -117,12 +150,17 @@ def handler_calls() -> set[str]:
     return {f"sagemaker:{mapping[m]}" for m in methods}
 
 
-@pytest.mark.parametrize("name", ["census_target", "ship_target"])
+TARGETS = ["census_target", "ship_target", "production_target"]
+
+
+@pytest.mark.parametrize("name", TARGETS)
 def test_execution_role_actions_are_the_calls_of_the_definitions_steps(name, request):
     target = request.getfixturevalue(name)
     types = {s["Type"] for s in walk_steps(target.definition["Steps"])}
     assert types <= STEP_CALLS.keys()
     expected = set().union(*(STEP_CALLS[t] for t in types)) | JOB_CALLS
+    text = json.dumps(target.definition["Steps"])
+    expected |= set().union(*(calls for key, calls in FEATURE_CALLS.items() if f'"{key}"' in text))
     assert actions(execution_role_policy(target)) == expected
 
 
@@ -147,7 +185,7 @@ def test_lambda_role_actions_are_the_calls_the_handler_makes(ship_target):
     }
 
 
-@pytest.mark.parametrize("name", ["census_target", "ship_target"])
+@pytest.mark.parametrize("name", TARGETS)
 def test_every_action_is_a_real_operation(name, request):
     target = request.getfixturevalue(name)
     session = botocore.session.get_session()
@@ -163,7 +201,9 @@ def test_every_action_is_a_real_operation(name, request):
             assert operation in models[service].operation_names, action
 
 
-def test_the_policies_validate_as_iam_policy_documents(moto_account, ship_target, census_target):
+def test_the_policies_validate_as_iam_policy_documents(
+    moto_account, ship_target, census_target, production_target
+):
     """moto's IAM checks a policy document as IAM does (structure, actions, ARNs); and a managed policy
     is at most 6,144 characters without whitespace."""
     iam = boto3.client("iam", region_name=REGION)
@@ -179,6 +219,7 @@ def test_the_policies_validate_as_iam_policy_documents(moto_account, ship_target
             lambda_role_policy(ship_target),
             execution_role_policy(census_target),
             lambda_role_policy(census_target),
+            execution_role_policy(production_target),
         ]
     ):
         text = json.dumps(policy)
@@ -255,3 +296,32 @@ def test_iam_policy_command_prints_both_roles(ship_target, capsys):
     assert printed == json.loads(json.dumps(policies(ship_target)))
     assert printed["deploy_lambda_role"]["role_arn"] == "arn:aws:iam::123456789012:role/lgbm-deploy-lambda"
     assert printed["execution_role"]["role_arn"] == "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
+
+
+def test_production_settings_add_their_keys_network_and_checkpoints(production_target):
+    policy = execution_role_policy(production_target)
+    account = "arn:aws:kms:us-east-1:111122223333"
+    assert statement(policy, "VolumeKeys")["Resource"] == [
+        f"{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    ]
+    by_alias = statement(policy, "OutputKeysByAlias")
+    assert by_alias["Resource"] == f"{account}:key/*"
+    assert by_alias["Condition"] == {
+        "ForAnyValue:StringEquals": {
+            "kms:ResourceAliases": ["alias/census-pipeline-outputs", "alias/census-predictions"]
+        }
+    }
+    ec2 = "arn:aws:ec2:us-east-1:111122223333"
+    assert statement(policy, "VpcCreateNetworkInterfaces")["Resource"] == [
+        f"{ec2}:network-interface/*",
+        f"{ec2}:security-group/sg-0123456789abcdef0",
+        f"{ec2}:subnet/subnet-0a1b2c3d4e5f67890",
+        f"{ec2}:subnet/subnet-0f9e8d7c6b5a43210",
+    ]
+    bucket = "arn:aws:s3:::lgbm-pipelines-111122223333/census-income/dev"
+    assert f"{bucket}/checkpoints/*" in statement(policy, "WriteStepOutputs")["Resource"]
+    # the data input is a parameter: its default location is read
+    assert (
+        "arn:aws:s3:::sagemaker-sample-files/datasets/tabular/uci_adult/census-income.csv*"
+        in statement(policy, "ReadInputsArtifactsAndEarlierOutputs")["Resource"]
+    )
