@@ -6,7 +6,8 @@ The inputs: the spec file's bytes and the ``--var`` values (together they determ
 spec; hashing the text rather than the rendered values keeps the check free of the spec loader,
 which costs ~0.5 s to import, at the price of a full check after an edit of a comment); every step
 script a compile may read (each bundled script and any spec value naming a file next to the spec,
-resolved as ``compiler/artifacts.py:read_script`` resolves them: the spec's directory first); the
+resolved as ``compiler/artifacts.py:read_script`` resolves them: the spec's directory first) and the
+wheel lock beside the spec (``dependencies: bundled``; it holds each wheel's sha256); the
 versions of this package and of the SageMaker SDK (``importlib.metadata``, no import); and a hash of
 the compiler's own sources (``compiler/``, ``spec/``, ``emit.py``), so an editable install whose code
 changed without a version bump is not taken for unchanged. Nothing machine-specific is recorded:
@@ -63,11 +64,12 @@ def sources_digest() -> str:
 
 
 def scripts(names: Iterable[str], spec_dir: Path) -> dict[str, dict[str, str]]:
-    """Name → where it resolves (``spec`` dir or ``bundled``) and its sha256, for each name that
-    resolves at all."""
+    """Name → where it resolves (``spec`` dir or ``bundled``) and its sha256; ``absent`` for a
+    name that resolves nowhere (so a file that appears later is seen)."""
     bundled = bundled_dir()
     out = {}
     for name in sorted(set(names)):
+        out[name] = {"from": "absent"}
         for origin, path in (("spec", spec_dir / name), ("bundled", bundled / name)):
             if path.is_file():
                 out[name] = {"from": origin, "sha256": sha256(path.read_bytes())}
@@ -101,8 +103,10 @@ def _base(spec_path: str | Path, variables: Mapping[str, str] | None) -> dict[st
 def record(spec_path: str | Path, variables: Mapping[str, str] | None, spec: Any) -> dict[str, Any]:
     """The fingerprint of a compile of ``spec`` (the loaded PipelineSpec of ``spec_path``), for the
     manifest (``emit.write_output(..., inputs=...)``)."""
+    from ..spec.dependencies import LOCK_FILE  # read beside the spec without a spec value naming it
+
     spec_dir = Path(spec_path).parent
-    names = {p.name for p in bundled_dir().iterdir() if p.is_file()}
+    names = {p.name for p in bundled_dir().iterdir() if p.is_file()} | {LOCK_FILE}
     names |= _file_names(spec.model_dump(mode="json"), spec_dir)
     return {**_base(spec_path, variables), "scripts": scripts(names, spec_dir)}
 

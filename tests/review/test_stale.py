@@ -96,8 +96,23 @@ def test_fingerprint_resolves_scripts_as_the_compiler_reads_them(work):
     spec, out = work
     scripts = json.loads((out / "manifest.json").read_text())["inputs"]["scripts"]
     assert {"preprocessing.py", "train.py", "evaluate.py", "inference.py", "step_common.py"} <= set(scripts)
+    assert scripts["wheels.lock.json"] == {"from": "absent"}  # read beside the spec when there is one
     for name, entry in scripts.items():
-        assert hashlib.sha256(read_script(name, str(spec.parent))[1]).hexdigest() == entry["sha256"], name
+        if name != "wheels.lock.json":
+            assert hashlib.sha256(read_script(name, str(spec.parent))[1]).hexdigest() == entry["sha256"], name
+
+
+def test_a_file_the_compile_reads_appearing_beside_the_spec_leaves_the_fast_path(work):
+    from lgbm_pipeline_compiler.review.stale import up_to_date_by_hash
+
+    spec, out = work
+    compile_with_fingerprint(spec, out)  # just now: see the fast-path test
+    assert up_to_date_by_hash(spec, out, {})
+    (spec.parent / "wheels.lock.json").write_text("{}\n")
+    assert not up_to_date_by_hash(spec, out, {})
+    (spec.parent / "wheels.lock.json").unlink()
+    (spec.parent / "train.py").write_text("print('a local train.py overrides the bundled one')\n")
+    assert not up_to_date_by_hash(spec, out, {})
 
 
 def test_spec_edit_without_recompiling_is_stale_then_recompiling_passes(work, capsys):
