@@ -4,13 +4,18 @@ Reads the train/validation CSVs written by preprocessing.py (target first, heade
 ``schema.json`` beside them), trains with early stopping on validation, picks the
 decision threshold that maximises F1 for the positive class on validation, and writes
 ``model.txt``, ``schema.json``, ``metadata.json`` and ``code/`` (inference.py, step_common.py,
-requirements.txt) to the model dir, plus ``metrics.json`` to the output data dir.
+requirements.txt, and the bundled wheels of a ``wheels`` channel) to the model dir, plus
+``metrics.json`` to the output data dir. With a checkpoint dir (managed spot training: SageMaker
+syncs /opt/ml/checkpoints with CheckpointConfig's S3 URI) it saves the booster every
+``CHECKPOINT_EVERY`` rounds and an interrupted job resumes boosting from its last checkpoint (early
+stopping then counts its patience from there).
 Prints ``train-f1: x``, ``validation-f1: x`` and ``validation-auc: x`` for the tuner.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +34,7 @@ from step_common import InputError, csv_files, new_parser, read_labelled, run_ma
 
 PROG = "train"
 CODE_FILES = ("inference.py", "requirements.txt")  # served from MODEL_DIR/code/ with step_common.py
+CHECKPOINT_DIR, CHECKPOINT_EVERY = "/opt/ml/checkpoints", 25
 
 
 def unquote(text: str) -> str:
@@ -110,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output-data-dir", "--output_data_dir", dest="output_data_dir", default=env("SM_OUTPUT_DATA_DIR")
     )
+    p.add_argument(
+        "--checkpoint-dir", default=CHECKPOINT_DIR if os.path.isdir(CHECKPOINT_DIR) else None
+    )  # SageMaker creates it when the job has a CheckpointConfig
     for name, (kind, default) in HYPERPARAMETERS.items():
         p.add_argument(f"--{name}", type=kind, default=default)
     return p
@@ -216,19 +225,56 @@ def scores(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str,
     }
 
 
+def checkpoint_path(directory: str | None, hp: dict[str, Any], data_dirs: Sequence[Path]) -> Path | None:
+    """This trial's checkpoint file: named by its hyperparameters and data, so trials sharing a
+    checkpoint prefix (a tuning job's) never resume from each other, nor from other data."""
+    if not directory:
+        return None
+    digest = hashlib.sha256(json.dumps(hp, sort_keys=True).encode())
+    for path in (f for d in data_dirs for f in csv_files(d)):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return Path(directory) / f"lightgbm-{digest.hexdigest()[:24]}.txt"
+
+
+def save_every(path: Path, rounds: int) -> Callable[[Any], None]:
+    """A LightGBM callback writing the booster to ``path`` (atomically) every ``rounds`` rounds."""
+
+    def save(env: Any) -> None:
+        if (env.iteration + 1) % rounds == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            env.model.save_model(str(path.with_suffix(".tmp")))
+            os.replace(path.with_suffix(".tmp"), path)
+
+    return save
+
+
 def train(
-    x_train: pd.DataFrame, y_train: np.ndarray, x_val: pd.DataFrame, y_val: np.ndarray, hp: dict[str, Any]
+    x_train: pd.DataFrame,
+    y_train: np.ndarray,
+    x_val: pd.DataFrame,
+    y_val: np.ndarray,
+    hp: dict[str, Any],
+    checkpoint: Path | None = None,
 ) -> lgb.Booster:
-    """Train with early stopping on the validation set (if early_stopping_rounds > 0)."""
+    """Train with early stopping on the validation set (if early_stopping_rounds > 0), resuming from
+    and saving to ``checkpoint`` when given."""
     train_set = lgb.Dataset(x_train, label=y_train, categorical_feature="auto", free_raw_data=False)
     val_set = lgb.Dataset(x_val, label=y_val, reference=train_set)
     callbacks = [lgb.log_evaluation(period=100)]
     if hp["early_stopping_rounds"] > 0:
         callbacks.append(lgb.early_stopping(hp["early_stopping_rounds"], verbose=False))
+    init, done = None, 0
+    if checkpoint is not None:
+        callbacks.append(save_every(checkpoint, CHECKPOINT_EVERY))
+        if checkpoint.is_file():
+            init = lgb.Booster(model_file=str(checkpoint))
+            done = init.current_iteration()
+            print(f"resuming from checkpoint {checkpoint.name} at round {done}", flush=True)
     return lgb.train(
         lgb_params(hp),
         train_set,
-        num_boost_round=hp["n_estimators"],
+        init_model=init,
+        num_boost_round=max(hp["n_estimators"] - done, 0),
         valid_sets=[val_set],
         valid_names=["validation"],
         callbacks=callbacks,
@@ -272,6 +318,9 @@ def copy_code(model_dir: Path) -> None:
     for name in CODE_FILES:
         shutil.copyfile(here / name, model_dir / "code" / name)
     shutil.copyfile(step_common.__file__, model_dir / "code" / "step_common.py")
+    wheels = os.environ.get("SM_CHANNEL_WHEELS")  # `dependencies: bundled`: served offline too
+    if wheels and Path(wheels).is_dir():
+        shutil.copytree(wheels, model_dir / "code" / "wheels", dirs_exist_ok=True)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -282,7 +331,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     x_val, y_val = read_split(Path(args.validation), schema, "validation")
     if len(np.unique(y_train)) < 2 or len(np.unique(y_val)) < 2:
         raise InputError("train and validation data must each contain both classes (0 and 1)")
-    booster = train(x_train, y_train, x_val, y_val, hp)
+    checkpoint = checkpoint_path(args.checkpoint_dir, hp, [Path(args.train), Path(args.validation)])
+    booster = train(x_train, y_train, x_val, y_val, hp, checkpoint)
     best_iteration = trim_to_best(booster)
     p_train = training_predictions(booster)
     p_val = booster.predict(x_val)
