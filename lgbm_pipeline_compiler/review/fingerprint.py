@@ -8,7 +8,7 @@ which costs ~0.5 s to import, at the price of a full check after an edit of a co
 script a compile may read (each bundled script and any spec value naming a file next to the spec,
 resolved as ``compiler/artifacts.py:read_script`` resolves them: the spec's directory first) and the
 wheel lock beside the spec (``dependencies: bundled``; it holds each wheel's sha256); the
-versions of this package and of the SageMaker SDK (``importlib.metadata``, no import); and a hash of
+versions of this package, the SageMaker SDK and botocore (``importlib.metadata``, no import); and a hash of
 the compiler's own sources (``compiler/``, ``spec/``, ``emit.py``), so an editable install whose code
 changed without a version bump is not taken for unchanged. Nothing machine-specific is recorded:
 the manifest stays byte-identical across machines.
@@ -24,7 +24,8 @@ from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent.parent
 COMPILER_SOURCES = ("compiler", "spec", "emit.py")
-VERSIONS = ("lgbm-pipeline-compiler", "sagemaker")
+VERSIONS = ("lgbm-pipeline-compiler", "sagemaker", "botocore")
+"""botocore: the spec checks read its partitions and instance-type enums."""
 
 
 def sha256(data: bytes) -> str:
