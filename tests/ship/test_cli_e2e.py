@@ -8,19 +8,21 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import boto3
 import pytest
 from conftest import BUCKET, FUNCTION, LAMBDA_ROLE, LAMBDA_TRUST, REGION, SHIP_SPEC
 
-CLI = Path(__file__).with_name("ship_cli.py")
 PIPELINE = "census-ship-e2e"
 
 
 def lgbm_pipeline(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(CLI), *argv], capture_output=True, text=True, env=dict(os.environ), timeout=600
+        [sys.executable, "-m", "lgbm_pipeline_compiler.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
     )
 
 

@@ -238,7 +238,7 @@ def test_changed_function_settings_update_only_those_settings(recorded, ship_tar
 
 
 def test_deploy_start_first_run_and_param_pass_the_overrides(recorded, capsys):
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     aws, rec = recorded
 
@@ -279,7 +279,7 @@ def test_deploy_start_first_run_and_param_pass_the_overrides(recorded, capsys):
     ],
 )
 def test_bad_execution_arguments_change_nothing(recorded, capsys, argv, message):
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     aws, rec = recorded
     code = main(["deploy", str(SHIP_SPEC), *argv])
@@ -338,7 +338,7 @@ def _answer(session, operation: str, parsed: dict) -> None:
 
 
 def test_deploy_wait_shows_the_steps_and_the_failure_then_exits_1(recorded, capsys):
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     aws, rec = recorded
     job = f"arn:aws:sagemaker:{REGION}:123456789012:processing-job/pipelines-abc-preprocess-xyz"

@@ -23,7 +23,7 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     code = main(argv)
     err = capsys.readouterr().err

@@ -289,7 +289,7 @@ def test_lambda_role_resources_are_the_group_the_endpoint_and_its_configs(ship_t
 
 
 def test_iam_policy_command_prints_both_roles(ship_target, capsys):
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     assert main(["iam-policy", str(SHIP_SPEC)]) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -67,7 +67,7 @@ def test_plan_before_the_first_deploy_lists_everything(recorded, ship_target):
 
 
 def test_plan_command_after_a_deploy_says_no_change(recorded, ship_target, capsys):
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     aws, rec = recorded
     deploy(aws, ship_target)

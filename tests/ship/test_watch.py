@@ -144,7 +144,7 @@ def test_live_display_redraws_in_place(stubbed):
 
 
 def test_status_shows_a_failed_tuning_trials_reason_and_logs(stubbed, monkeypatch, capsys):
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     aws, stubber = stubbed
     tuning_arn = f"arn:aws:sagemaker:{REGION}:123456789012:hyper-parameter-tuning-job/d6g1mxdt3kki-tune-abc"
@@ -234,7 +234,7 @@ def test_an_execution_that_failed_before_any_step_says_why(stubbed):
 
 
 def test_status_refuses_what_is_not_an_execution_arn(capsys):
-    from ship_cli import main
+    from lgbm_pipeline_compiler.cli import main
 
     code = main(["status", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/census-ship-dev"])
 
