@@ -12,6 +12,11 @@ A resumed Tune step reuses a trial only if it completed: its ``result.json`` is 
 after its model tarball is in the store (atomically), and names the trial's inputs (the resolved
 training job definition, its hyperparameters, the code and channel bytes) and the tarball's
 sha256. Any other trial dir, an interrupted one above all, is deleted and the trial runs again.
+
+Trials run warm (local/warm.py) when they can: forked from one process that imported the script's
+heavy libraries once, each still a job of its own with the output, exit code and model of a cold
+trial; the first trial that runs starts the server (a resumed step that reuses every trial starts
+none). ``LGBM_PIPELINE_COLD_TRIALS=1`` runs each in a fresh process.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ...emit import render_json
-from .. import paths
+from .. import paths, warm
 from ..context import StepContext, StepFailed, python
 from ..processes import shared_jobs
 from ..sampling import sample
@@ -112,6 +117,37 @@ class _Trials:
         self.count = int(limits.get("MaxNumberOfTrainingJobs") or 10_000)
         self.reused: list[str] = []
         self._lock = threading.Lock()
+        self._warm_lock = threading.Lock()
+        self._warm: warm.WarmTrials | None = None
+        self._warm_tried = False
+
+    def env(self, **per_trial: str) -> dict[str, str]:
+        """A trial's environment: the runner's, the channels, its dirs, its share of the cores."""
+        return {
+            **os.environ,
+            **{f"SM_CHANNEL_{c.upper()}": str(p) for c, p in self.channels.items()},
+            **per_trial,
+            "OMP_NUM_THREADS": str(max(1, self.ctx.cores // self.parallel)),
+        }
+
+    def warm_server(self) -> warm.WarmTrials | None:
+        """The step's warm trial server, started by the first trial that runs (None: trials run cold)."""
+        with self._warm_lock:
+            if not self._warm_tried:
+                self._warm_tried = True
+                self._warm, note = warm.start(self.ctx, self.code_archive, self.program, self.env())
+                with self._lock:
+                    self.ctx.log.write(f"{note}\n")
+                    self.ctx.log.flush()
+            return self._warm
+
+    def close(self) -> None:
+        with self._warm_lock:
+            if self._warm is not None:
+                left = self._warm.close()
+                self._warm = None
+                if left:
+                    self.ctx.log.write(f"warm trial server: {left}")
 
     def _key(self, hyperparameters: dict[str, str]) -> str:
         return hashlib.sha256(render_json([self.job, hyperparameters, self.inputs]).encode()).hexdigest()
@@ -148,13 +184,7 @@ class _Trials:
             folder.mkdir(parents=True)
         with tarfile.open(fileobj=io.BytesIO(self.code_archive)) as tar:
             tar.extractall(code, filter="data")
-        env = {
-            **os.environ,
-            **{f"SM_CHANNEL_{c.upper()}": str(p) for c, p in self.channels.items()},
-            "SM_MODEL_DIR": str(model_dir),
-            "SM_OUTPUT_DATA_DIR": str(output_dir),
-            "OMP_NUM_THREADS": str(max(1, self.ctx.cores // self.parallel)),
-        }
+        env = self.env(SM_MODEL_DIR=str(model_dir), SM_OUTPUT_DATA_DIR=str(output_dir))
         command = [python(), str(code.joinpath(*self.program.split("/")))]
         notes = []
         for key_name, value in {**self.static, **hyperparameters}.items():
@@ -172,8 +202,12 @@ class _Trials:
         with log_path.open("w") as log:
             log.writelines(notes)
             sub.log = log
+            server = self.warm_server()
             try:
-                text = sub.run_script(command, env=env, cwd=code)
+                if server is None:
+                    text = sub.run_script(command, env=env, cwd=code)
+                else:
+                    text = warm.run_job(sub, command, server.command(command), env, code)
             except StepFailed as err:
                 return {**summary, "TrainingJobStatus": "Failed", "FailureReason": str(err)}
         value = objective_value(text, self.regex)
@@ -225,7 +259,10 @@ def run(ctx: StepContext) -> dict[str, Any]:
     candidates = list(sample(trials.config["ParameterRanges"], strategy, trials.count, seed))
     ctx.log.write(f"{len(candidates)} trials, {trials.parallel} at a time\n")
     ctx.log.flush()
-    results = _run_all(trials, candidates)
+    try:
+        results = _run_all(trials, candidates)
+    finally:
+        trials.close()
     done = [r for r in results if r["TrainingJobStatus"] == "Completed"]
     for result in results:
         status = result["TrainingJobStatus"]

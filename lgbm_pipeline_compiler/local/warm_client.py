@@ -1,0 +1,88 @@
+"""A tuning trial's job when its Tune step has a warm trial server (warm_server.py).
+
+Usage (a job under the supervisor, with the trial's environment and working dir):
+``python -I -S warm_client.py SOCKET_DIR SCRIPT ARGS...``
+
+It hands the server its stdin, stdout and stderr (the job's output pipe, so the trial writes its
+log itself) and the read end of a lifeline pipe whose write end only this process holds, with the
+trial's argv, working dir and environment; then it waits for the worker's wait status and ends the
+same way: its exit code, or killed by its signal, as the supervisor expects of a job. Killed itself
+(the run stopping, or the runner gone), it closes the lifeline, and the worker kills its group.
+
+If the server cannot be reached, nothing has started: it execs ``python SCRIPT ARGS`` (the cold
+trial), so a trial never depends on the server being alive. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+
+SOCKET_NAME = "sock"
+HEADER = struct.Struct("!Q")
+
+
+def _cold(argv: list[str]) -> None:
+    os.execv(sys.executable, [sys.executable, *argv])
+
+
+def _connect(socket_dir: str) -> socket.socket:
+    """Connect by a relative name (a Unix socket's path is limited to about 100 bytes)."""
+    here = os.getcwd()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        os.chdir(socket_dir)
+        sock.connect(SOCKET_NAME)
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.chdir(here)
+    return sock
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3:
+        print("usage: warm_client.py SOCKET_DIR SCRIPT ARGS...", file=sys.stderr)
+        return 2
+    socket_dir, trial = argv[1], argv[2:]
+    payload = json.dumps({"argv": trial, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    try:
+        sock = _connect(socket_dir)
+    except OSError:
+        _cold(trial)
+        return 127  # (execv does not return)
+    lifeline, keep = os.pipe()
+    try:
+        socket.send_fds(sock, [HEADER.pack(len(payload))], [0, 1, 2, lifeline])
+        sock.sendall(payload)
+    except OSError:
+        sock.close()
+        os.close(lifeline)
+        _cold(trial)
+        return 127
+    os.close(lifeline)
+    reply = b""
+    while not reply.endswith(b"\n"):
+        try:
+            chunk = sock.recv(64)
+        except InterruptedError:
+            continue
+        if not chunk:
+            os.write(2, b"warm trial server ended before the trial did\n")
+            return 1
+        reply += chunk
+    code = os.waitstatus_to_exitcode(int(reply))
+    if code < 0:  # killed by a signal: end the same way
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        return 128 - code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
