@@ -13,10 +13,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .aws import ShipError, ShipInputError, aws_error
-
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
@@ -25,6 +21,12 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     `lgbm-pipeline`'s own handler."""
 
     def run(args: argparse.Namespace) -> int:
+        # imported here, not at module level: every `lgbm-pipeline` start (and compile --check's fast
+        # path) builds this parser, and boto3/botocore cost ~0.3 s to import
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .aws import ShipError, aws_error
+
         try:
             return command(args)
         except (BotoCoreError, ClientError) as err:
@@ -62,6 +64,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
+    from .aws import ShipInputError
+
     out: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -72,7 +76,7 @@ def _pairs(items: list[str]) -> dict[str, str]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from .aws import connect
+    from .aws import ShipInputError, connect
     from .plan import apply_plan, make_plan
     from .watch import failure_lines, watch
 
@@ -118,6 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_iam_policy(args: argparse.Namespace) -> int:
     from ..emit import render_json
+    from .aws import ShipInputError
     from .iam import policies
 
     found = policies(_target(args))
