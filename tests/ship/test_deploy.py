@@ -381,3 +381,29 @@ def test_deploy_wait_shows_the_steps_and_the_failure_then_exits_1(recorded, caps
         "sagemaker:DescribeProcessingJob",
         "logs:DescribeLogStreams",
     ]
+
+
+def test_objects_put_by_other_tools_are_kept_when_their_bytes_match(recorded, ship_target):
+    """An object without our sha256 metadata (e.g. `aws s3 cp`) is read back and hashed: the same
+    bytes are kept, other bytes at a content-addressed key are replaced."""
+    aws, rec = recorded
+    (same_uri, same), (other_uri, other), *_ = sorted(ship_target.compiled.artifacts.items())
+    s3 = aws.session.client("s3")
+    s3.put_object(Bucket=BUCKET, Key=ship_aws.s3_parts(same_uri)[1], Body=same.data)
+    s3.put_object(Bucket=BUCKET, Key=ship_aws.s3_parts(other_uri)[1], Body=other.data[::-1])
+    rec.clear()
+
+    plan = make_plan(aws, ship_target)
+    states = {u.uri: u.state for u in plan.uploads}
+    assert (states[same_uri], states[other_uri]) == ("present", "different")
+    assert (
+        f"  + {other_uri} ({len(other.data):,} bytes, replaces other bytes)"
+        in render_plan(aws, plan).splitlines()
+    )
+    apply_plan(aws, plan, lambda _: None)
+
+    put_keys = [p["Key"] for p in rec.params("s3:PutObject")]
+    assert ship_aws.s3_parts(same_uri)[1] not in put_keys
+    assert ship_aws.s3_parts(other_uri)[1] in put_keys
+    assert len(put_keys) == len(ship_target.compiled.artifacts) - 1
+    assert s3.get_object(Bucket=BUCKET, Key=ship_aws.s3_parts(other_uri)[1])["Body"].read() == other.data
