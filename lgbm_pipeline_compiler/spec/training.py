@@ -13,7 +13,7 @@ Scalar = str | int | float | bool
 
 
 class SpotTraining(Section):
-    """Managed spot training: up to ~70% cheaper, but an instance may be reclaimed; train.py then
+    """Managed spot training: up to 90% cheaper (AWS's figure), but an instance may be reclaimed; train.py then
     resumes from its last checkpoint (every `checkpoint_every` boosting rounds)."""
 
     max_wait_seconds: int = Field(ge=1, le=28 * 24 * 3600)
