@@ -14,7 +14,7 @@ Scalar = str | int | float | bool
 
 class SpotTraining(Section):
     """Managed spot training: up to 90% cheaper (AWS's figure), but an instance may be reclaimed; train.py then
-    resumes from its last checkpoint (every `checkpoint_every` boosting rounds)."""
+    resumes from its last checkpoint (train.py writes one every 25 boosting rounds)."""
 
     max_wait_seconds: int = Field(ge=1, le=28 * 24 * 3600)
     """How long a trial may take in all, waiting for spot capacity included (StoppingCondition
