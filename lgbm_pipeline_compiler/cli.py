@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ship_commands(sub, with_spec)
 
+    from .wheels_cli import add_commands as add_wheels_commands
+
+    add_wheels_commands(sub, with_spec)
+
     p = sub.add_parser("schema", help="print the JSON Schema of the spec (for yaml-language-server)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE")
     p.add_argument("--markdown", action="store_true", help="a Markdown reference of every key instead")

@@ -12,7 +12,6 @@ job's ``pip install --no-index`` still checks them against what the image has.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
@@ -20,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
@@ -174,32 +173,3 @@ def write_lock(
     )
     write_text_atomic(folder / LOCK_FILE, render_json(lock))
     return lock
-
-
-def cmd_wheels(args: argparse.Namespace) -> int:
-    from .variables import parse_vars
-
-    lock = write_lock(args.spec, parse_vars(args.var), args.dest, args.find_links, args.no_index)
-    spec_path = Path(args.spec)
-    for wheel in lock["wheels"]:
-        print(f"{wheel['file']}  sha256:{wheel['sha256'][:12]}  {wheel['tags'][0]}")
-    print(f"wheel set sha256:{lock['wheel_set_sha256']} → {spec_path.parent / LOCK_FILE}")
-    return 0
-
-
-def add_commands(sub: Any, with_spec: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``wheels`` on the `lgbm-pipeline` subparsers."""
-    p = sub.add_parser(
-        "wheels",
-        help="resolve step_scripts/requirements.txt into wheels for the container's platform and write "
-        "wheels.lock.json beside the spec (for `dependencies: bundled`; needs internet, or --find-links)",
-    )
-    with_spec(p)
-    p.add_argument(
-        "--dest", metavar="DIR", help="where the wheels go (inside the spec's directory; default wheels/)"
-    )
-    p.add_argument(
-        "--find-links", action="append", default=[], metavar="DIR", help="also look for wheels here"
-    )
-    p.add_argument("--no-index", action="store_true", help="do not use PyPI (only --find-links)")
-    p.set_defaults(func=cmd_wheels)

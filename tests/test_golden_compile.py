@@ -38,6 +38,8 @@ def test_the_corpus_covers_every_documented_case():
         "minimal",
         "registry_only",
         "bayesian_categorical",
+        "production",
+        "bundled",
         "batch_transform",
     }
 

@@ -37,7 +37,10 @@ def lint_spec(path: str, variables: Mapping[str, str] | None = None) -> list[Lin
     source = load_document(path, variables)
     spec = spec_from_document(source, Path(path).parent)
     compiled = compile_definition(spec)
-    artifacts = {uri: artifact.data for uri, artifact in compiled.artifacts.items()}
+    # wheels (dependencies: bundled) are read only when written or uploaded: the linter needs none
+    artifacts = {
+        uri: artifact.data for uri, artifact in compiled.artifacts.items() if not uri.endswith(".whl")
+    }
     doc = Document(compiled.definition, str(path), artifacts, spec.pipeline.name)
     return locate(lint_document(doc), source)
 

@@ -24,7 +24,15 @@ def codes(findings) -> list[str]:
 
 def test_the_clean_set_is_every_golden():
     names = {p.parent.name for p in DEFINITIONS[1:]}
-    assert names == {"minimal", "builtin_engine", "batch_transform", "registry_only", "bayesian_categorical"}
+    assert names == {
+        "minimal",
+        "builtin_engine",
+        "batch_transform",
+        "registry_only",
+        "bayesian_categorical",
+        "production",
+        "bundled",
+    }
 
 
 @pytest.mark.parametrize(
