@@ -126,12 +126,16 @@ def start(
     folder = ctx.work / WARM_DIR
     shutil.rmtree(folder, ignore_errors=True)
     code = folder / "code"
-    code.mkdir(parents=True, mode=0o700)
-    folder.chmod(0o700)  # the socket's dir: only this user connects
-    with tarfile.open(fileobj=io.BytesIO(code_archive)) as tar:
-        tar.extractall(code, filter="data")
-    script = code.joinpath(*program.split("/"))
-    modules = preloads(script.read_bytes()) if script.is_file() else []
+    try:
+        code.mkdir(parents=True, mode=0o700)
+        folder.chmod(0o700)  # the socket's dir: only this user connects
+        with tarfile.open(fileobj=io.BytesIO(code_archive)) as tar:
+            tar.extractall(code, filter="data")
+        script = code.joinpath(*program.split("/"))
+        modules = preloads(script.read_bytes()) if script.is_file() else []
+    except (OSError, tarfile.TarError) as err:  # (each trial meets it again, and reports it)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None, f"each trial runs in a fresh process (the code cannot be unpacked: {err})"
     if not modules:
         shutil.rmtree(folder, ignore_errors=True)
         return None, f"each trial runs in a fresh process ({program} imports none of {sorted(PRELOADABLE)})"
@@ -148,8 +152,11 @@ def start(
     first.wait(READY_SECONDS)
     line = server.output[0].strip() if server.output else ""
     if line != "ready":
+        ended = proc.poll()
         server.close()
-        reason = line.removeprefix("not-ready: ") or f"no answer in {READY_SECONDS:.0f} s"
+        reason = line.removeprefix("not-ready: ") or (
+            f"no answer in {READY_SECONDS:.0f} s" if ended is None else f"it ended with {ended}"
+        )
         return None, f"each trial runs in a fresh process (the warm trial server is not ready: {reason})"
     return server, (
         f"trials run in workers forked from one process that imported {', '.join(modules)} "
