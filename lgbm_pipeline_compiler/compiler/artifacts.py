@@ -10,10 +10,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import tarfile
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..errors import CompileError
 
@@ -111,13 +112,22 @@ class ArtifactStore:
 
 
 def read_script(name: str, spec_dir: str) -> tuple[str, bytes]:
-    """A step script: a file relative to the spec's directory if it exists, else a bundled one."""
+    """A step script: a regular file inside the spec's directory if one is there, else a bundled one.
+
+    The spec checks refuse anything else with a located error; this is the same rule again for
+    library users who build a PipelineSpec without them, since compile ships the bytes it reads.
+    """
     local = Path(spec_dir) / name
-    if local.is_file():
-        return local.name, local.read_bytes()
+    if os.path.lexists(local):
+        root, real = Path(spec_dir).resolve(), local.resolve()
+        if PurePosixPath(name).is_absolute() or not real.is_relative_to(root) or not real.is_file():
+            raise CompileError(
+                f"step script {name!r} is not a regular file inside the spec's directory ({spec_dir})"
+            )
+        return local.name, real.read_bytes()
     bundled = resources.files(BUNDLED).joinpath(name)
-    if bundled.is_file():
-        return Path(name).name, bundled.read_bytes()
+    if "/" not in name and "\\" not in name and bundled.is_file():
+        return name, bundled.read_bytes()
     raise CompileError(
         f"step script {name!r} not found next to the spec ({spec_dir}) nor among the bundled scripts"
     )
