@@ -141,7 +141,9 @@ def start(
         return None, f"each trial runs in a fresh process ({program} imports none of {sorted(PRELOADABLE)})"
     jobs = ctx.jobs or shared_jobs()
     try:
-        proc = jobs.start([python(), SERVER, f"../{SOCKET_NAME}", str(code), *modules], cwd=code, env=env)
+        proc = jobs.start(
+            [python(), SERVER, f"../{SOCKET_NAME}", str(script.parent), *modules], cwd=code, env=env
+        )
     except JobsStopped:
         shutil.rmtree(folder, ignore_errors=True)
         return None, "each trial runs in a fresh process (the run is stopping)"

@@ -2,9 +2,9 @@
 each trial in a worker forked from it, exactly as ``python SCRIPT ARGS`` would run it.
 
 Usage (warm.py starts it as a job of the run, under the supervisor, with the trials' environment
-and the extracted code as its working dir): ``python warm_server.py SOCKET CODE_DIR MODULE...``
+and the extracted code as its working dir): ``python warm_server.py SOCKET SCRIPT_DIR MODULE...``
 
-It imports the MODULEs with ``CODE_DIR`` first on ``sys.path`` (where a trial's script dir is),
+It imports the MODULEs with ``SCRIPT_DIR`` first on ``sys.path``, as a trial's script has it,
 prints ``ready`` (or ``not-ready: REASON``, then exits: the step runs its trials cold) and accepts
 trial clients (warm_client.py) on the Unix socket ``SOCKET``. A client sends its stdin, stdout,
 stderr and the read end of a lifeline pipe, with the trial's argv, working dir and environment; the
@@ -19,8 +19,8 @@ server forks a worker, reaps it and sends the client its wait status. The worker
   joining threads, atexit handlers and flushing stdio, without tearing down the server's imports.
 
 Not ready when an import fails, writes anything (a warning a cold trial would print), or loads a
-module from ``CODE_DIR`` (the trial's own modules are imported by each worker, from its own dir).
-Standard library only; no package import.
+module from its working dir, the code (a trial's own modules are imported by each worker, from its
+own dir). Standard library only; no package import.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ HEADER = struct.Struct("!Q")
 MAX_REQUEST = 16 << 20
 
 
-def _quiet_imports(code_dir: str, modules: list[str]) -> str | None:
-    """Import ``modules`` as a trial would (``code_dir`` first on sys.path); why not, or None."""
-    sys.path[0] = code_dir
+def _quiet_imports(script_dir: str, modules: list[str]) -> str | None:
+    """Import ``modules`` as a trial would (``script_dir`` first on sys.path); why not, or None."""
+    sys.path[0] = script_dir
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -72,7 +72,7 @@ def _quiet_imports(code_dir: str, modules: list[str]) -> str | None:
         output = captured.read()
     if output:
         return "importing them writes output: " + output.decode(errors="replace").strip()[:300]
-    inside = os.path.join(os.path.realpath(code_dir), "")
+    inside = os.path.join(os.path.realpath(os.getcwd()), "")  # the code dir, as a trial's
     for name, module in sorted(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if path and os.path.realpath(path).startswith(inside):
@@ -316,10 +316,10 @@ def finish(status: object, preloaded: set[str]) -> None:
 
 def main(argv: list[str]) -> object:
     if len(argv) < 3:
-        print("usage: warm_server.py SOCKET CODE_DIR MODULE...", file=sys.stderr)
+        print("usage: warm_server.py SOCKET SCRIPT_DIR MODULE...", file=sys.stderr)
         return 2
-    path, code_dir, modules = argv[1], argv[2], argv[3:]
-    reason = _quiet_imports(code_dir, modules)
+    path, script_dir, modules = argv[1], argv[2], argv[3:]
+    reason = _quiet_imports(script_dir, modules)
     if reason:
         print(f"not-ready: {reason}", flush=True)
         return 0

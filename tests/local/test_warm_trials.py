@@ -93,7 +93,9 @@ def labelled_csv(rows: int, seed: int) -> str:
     return "y,a,b\n" + "".join(f"{t},{x:.4f},{c}\n" for t, x, c in zip(y, a, b, strict=True))
 
 
-def tune_step(grid: dict[str, list[str]], static: dict[str, str], channels: tuple[str, ...]) -> dict:
+def tune_step(
+    grid: dict[str, list[str]], static: dict[str, str], channels: tuple[str, ...], program: str = "train.py"
+) -> dict:
     """A Grid Tuning step: one trial per combination of ``grid``, in order, two at a time."""
     quoted = {k: json.dumps(v) for k, v in static.items()}
     return {
@@ -110,7 +112,7 @@ def tune_step(grid: dict[str, list[str]], static: dict[str, str], channels: tupl
             },
             "TrainingJobDefinition": {
                 "StaticHyperParameters": {
-                    "sagemaker_program": json.dumps("train.py"),
+                    "sagemaker_program": json.dumps(program),
                     "sagemaker_submit_directory": json.dumps(CODE_URI),
                     **quoted,
                 },
@@ -268,26 +270,37 @@ def test_a_custom_script_sees_what_a_cold_trial_sees_and_ends_the_same_way(tmp_p
     assert killed["summary"]["FailureReason"].startswith(f"train.py exited with {-signal.SIGTERM}:")
 
 
+def test_an_entry_point_in_a_subdir_imports_its_own_modules_from_there(tmp_path, monkeypatch):
+    script = "import sys, numpy, helper\nprint(sys.path[0], helper.__file__)\nprint('validation-f1: 0.5')\n"
+    files = {"src/train.py": script, "src/helper.py": "", "helper.py": "raise SystemExit('the wrong one')\n"}
+    step = tune_step({"seed": ["1"]}, {}, ("train",), program="src/train.py")
+    cold, warm_, _, warm_log = run_both(tmp_path, monkeypatch, archive(files), step)
+    assert warm_ == cold and "imported numpy" in warm_log
+    (trial,) = warm_.values()
+    assert trial["summary"]["TrainingJobStatus"] == "Completed"
+    assert "/container/code/src /" in trial["log"] and "/container/code/src/helper.py\n" in trial["log"]
+
+
+SHADOW = "import numpy\nprint(numpy.VALUE)\nprint('validation-f1: 0.5')\n"
+"""A script whose code dir has a numpy.py of its own, which a cold trial imports."""
+
+
 @pytest.mark.parametrize(
-    ("files", "why"),
+    ("program", "files", "why"),
     [
-        ({"train.py": "import json\nprint('validation-f1: 0.5')\n"}, "imports none of"),
-        (
-            {"train.py": "import numpy\nprint(numpy.VALUE)\nprint('validation-f1: 0.5')\n",
-             "numpy.py": "VALUE = 'the code dir numpy'\n"},
-            "they import the script's own module numpy",
-        ),
-        (
-            {"train.py": "import numpy, sklearn.no_such_module\n"},
-            "importing sklearn.no_such_module: ModuleNotFoundError",
-        ),
+        ("train.py", {"train.py": "import json\nprint('validation-f1: 0.5')\n"}, "imports none of"),
+        ("train.py", {"train.py": SHADOW, "numpy.py": "VALUE = 'numpy.py'\n"}, "script's own module numpy"),
+        ("src/train.py", {"src/train.py": SHADOW, "src/numpy.py": "VALUE = 'numpy.py'\n"},
+         "script's own module numpy"),
+        ("train.py", {"train.py": "import numpy, sklearn.no_such_module\n"},
+         "importing sklearn.no_such_module: ModuleNotFoundError"),
     ],
 )  # fmt: skip
 def test_scripts_the_server_cannot_serve_run_cold_with_the_reason_in_the_step_log(
-    tmp_path, monkeypatch, files, why
+    tmp_path, monkeypatch, program, files, why
 ):
     monkeypatch.delenv(warm.COLD_TRIALS, raising=False)
-    step = tune_step({"seed": ["1"]}, {}, ("train",))
+    step = tune_step({"seed": ["1"]}, {}, ("train",), program=program)
     ctx = prepare(tmp_path / "work", archive(files), step)
     try:
         result = tuning.run(ctx)
@@ -295,9 +308,9 @@ def test_scripts_the_server_cannot_serve_run_cold_with_the_reason_in_the_step_lo
     except StepFailed as err:
         log = str(err)
     assert "each trial runs in a fresh process (" in ctx.log.getvalue() and why in ctx.log.getvalue()
-    if "numpy.py" in files:
-        assert "the code dir numpy\n" in log  # as a cold trial imports it
-    if "no_such_module" in files["train.py"]:
+    if "numpy" in why:
+        assert "\nnumpy.py\n" in log  # the code dir's own, as a cold trial imports it
+    if "no_such_module" in why:
         assert "ModuleNotFoundError: No module named 'sklearn.no_such_module'" in log
 
 
