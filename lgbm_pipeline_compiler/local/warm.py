@@ -27,9 +27,11 @@ wrote output, such as a warning a cold trial would print in its log); the step l
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
@@ -51,6 +53,7 @@ SOCKET_NAME = "sock"  # (warm_client.SOCKET_NAME: the client imports nothing of 
 WARM_DIR = "warm"
 """The step dir's subdir of the server: ``code/`` (its working dir) and the socket."""
 READY_SECONDS = 600.0
+STOP_SECONDS = 5.0
 
 
 def cold_forced() -> bool:
@@ -89,13 +92,31 @@ class WarmTrials:
     modules: list[str]
     output: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    pidfd: int | None = None
+    """The server process (its supervisor's child), to end it alone: see :meth:`close`."""
+    pid: int = 0
 
     def command(self, cold: list[str]) -> list[str]:
         """The job command of the trial whose cold command is ``python SCRIPT ARGS...``."""
         return [python(), "-I", "-S", CLIENT, str(self.folder), *cold[1:]]
 
     def close(self) -> str:
-        """Stop the server; what it wrote after ``ready`` (nothing, unless it failed)."""
+        """Stop the server; what it wrote after ``ready`` (nothing, unless it failed).
+
+        SIGTERM to the server alone, so that its supervisor reaps it (and with it the CPU time of
+        its workers, which it reaped) before ending the same way; only then the job's release,
+        which kills the group if anything is left."""
+        if self.pid and self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                if self.pidfd is not None:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
+                else:
+                    os.kill(self.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(STOP_SECONDS)
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
         self.jobs.release(self.proc)
         if self.reader is not None:
             self.reader.join(10)
@@ -153,7 +174,11 @@ def start(
     server.reader.start()
     first.wait(READY_SECONDS)
     line = server.output[0].strip() if server.output else ""
-    if line != "ready":
+    if line.startswith("ready "):
+        server.pid = int(line.split()[1])
+        with contextlib.suppress(AttributeError, OSError):  # (Linux: a handle no other process reuses)
+            server.pidfd = os.pidfd_open(server.pid)
+    else:
         ended = proc.poll()
         server.close()
         reason = line.removeprefix("not-ready: ") or (

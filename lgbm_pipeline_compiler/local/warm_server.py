@@ -5,7 +5,7 @@ Usage (warm.py starts it as a job of the run, under the supervisor, with the tri
 and the extracted code as its working dir): ``python warm_server.py SOCKET SCRIPT_DIR MODULE...``
 
 It imports the MODULEs with ``SCRIPT_DIR`` first on ``sys.path``, as a trial's script has it,
-prints ``ready`` (or ``not-ready: REASON``, then exits: the step runs its trials cold) and accepts
+prints ``ready PID`` (or ``not-ready: REASON``, then exits: the step runs its trials cold) and accepts
 trial clients (warm_client.py) on the Unix socket ``SOCKET``. A client sends its stdin, stdout,
 stderr and the read end of a lifeline pipe, with the trial's argv, working dir and environment; the
 server forks a worker, reaps it and sends the client its wait status. The worker:
@@ -327,7 +327,7 @@ def main(argv: list[str]) -> object:
     listener.bind(path)
     listener.listen(64)
     gc.freeze()  # the workers' collections skip (and do not copy) what the server imported
-    print("ready", flush=True)
+    print(f"ready {os.getpid()}", flush=True)
     request = serve(listener)
     preloaded = set(sys.modules)
     finish(run_main(_enter(request)), preloaded)

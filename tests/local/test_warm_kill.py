@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -149,8 +150,10 @@ def test_warm_workers_die_with_a_runner_killed_with_sigkill(tmp_path):
     assert not {w["pid"] for w in workers} & {p["pid"] for p in processes()}
 
 
-def test_a_client_whose_server_is_gone_runs_its_trial_cold(tmp_path, monkeypatch):
-    """Nothing started yet: the client execs ``python SCRIPT ARGS``, so the trial still runs."""
+def test_a_closed_server_ends_alone_and_a_client_without_server_runs_its_trial_cold(tmp_path, monkeypatch):
+    """close() ends the server alone (SIGTERM), so its supervisor reaps it, with its workers' CPU
+    time, and ends the same way (not the group's SIGKILL); then a client finds no server: nothing
+    has started, and it execs ``python SCRIPT ARGS``, so the trial still runs."""
     from lgbm_pipeline_compiler.local import warm
 
     monkeypatch.delenv(warm.COLD_TRIALS, raising=False)
@@ -164,9 +167,12 @@ def test_a_client_whose_server_is_gone_runs_its_trial_cold(tmp_path, monkeypatch
     try:
         assert server is not None, note
         command = [sys.executable, str(code / "train.py"), "--x", "1"]
-        assert jobs.run(server.command(command), cwd=code) == (0, "True ['--x', '1']\n")
-        jobs.release(server.proc)  # the server is gone; its socket file stays
-        assert jobs.run(server.command(command), cwd=code) == (0, "False ['--x', '1']\n")
+        client = server.command(command)
+        assert jobs.run(client, cwd=code) == (0, "True ['--x', '1']\n")
+        assert server.close() == ""
+        assert server.proc.returncode == -signal.SIGTERM
+        assert jobs.run(client, cwd=code) == (0, "False ['--x', '1']\n")
+        assert jobs.live() == []
     finally:
         server and server.close()
         jobs.close()
