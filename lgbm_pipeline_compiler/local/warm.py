@@ -20,6 +20,7 @@ would not: Python's hash seed (string set order is the same in every trial; it i
 trial) and modules already imported. A script that sets OpenMP or BLAS environment variables before
 importing those libraries would not get them: use the cold path. The cold path (a fresh process per
 trial) is used when ``LGBM_PIPELINE_COLD_TRIALS=1``, when the script imports none of them, when the
+step declares network isolation (a worker would not be in the trial's namespace), when the
 platform has no ``fork`` or Unix sockets, and when the server is not ready (an import failed or
 wrote output, such as a warning a cold trial would print in its log); the step log says which.
 """
