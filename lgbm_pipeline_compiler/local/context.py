@@ -80,16 +80,22 @@ class StepContext:
         return token
 
     def run_script(
-        self, command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+        self,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        shown: list[str] | None = None,
     ) -> str:
         """Run a command with output appended to the step log; raise StepFailed with the log tail.
 
         The command runs in its own process group under the run's supervisor (processes.py): it
-        is killed with the run, and cannot outlive the runner."""
-        name = Path(command[1]).name if len(command) > 1 else command[0]
+        is killed with the run, and cannot outlive the runner. ``shown``: the command the log and
+        the failure name instead (a warm trial's client shows the cold trial's command)."""
+        label = shown or command
+        name = Path(label[1]).name if len(label) > 1 else label[0]
         if self.isolated:
             command, env = wrap(command, env)
-        self.log.write(f"$ {' '.join(command)}\n")
+        self.log.write(f"$ {' '.join(shown or command)}\n")
         self.log.flush()
         jobs = self.jobs or shared_jobs()
         try:

@@ -37,12 +37,11 @@ import socket
 import subprocess
 import tarfile
 import threading
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .context import StepContext, StepFailed, python
+from .context import StepContext, python
 from .processes import Jobs, JobsStopped, shared_jobs
 
 COLD_TRIALS = "LGBM_PIPELINE_COLD_TRIALS"
@@ -195,25 +194,4 @@ def start(
 def run_job(ctx: StepContext, shown: list[str], command: list[str], env: dict[str, str], cwd: Path) -> str:
     """:meth:`StepContext.run_script` of ``command``, whose log shows ``shown`` (the cold trial's
     command: what the job runs, and what SageMaker runs), with the same output and failure."""
-    ctx.log.write(f"$ {' '.join(shown)}\n")
-    ctx.log.flush()
-    jobs = ctx.jobs or shared_jobs()
-    try:
-        proc = jobs.start(command, cwd=cwd, env=env)
-    except JobsStopped as err:
-        raise StepFailed(str(err)) from None
-    tail: deque[str] = deque(maxlen=20)
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            ctx.log.write(line)
-            tail.append(line.rstrip())
-            lines.append(line)
-        code = proc.wait()
-    finally:
-        jobs.release(proc)
-    ctx.log.flush()
-    if code != 0:
-        raise StepFailed(f"{Path(shown[1]).name} exited with {code}:\n" + "\n".join(tail))
-    return "".join(lines)
+    return ctx.run_script(command, env=env, cwd=cwd, shown=shown)
