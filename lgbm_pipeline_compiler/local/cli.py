@@ -211,24 +211,42 @@ def cmd_registry(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve an endpoint (every production variant of its config, with its data capture) or one
+    model package (a single ``AllTraffic`` variant, no capture)."""
     from botocore.exceptions import ClientError
 
+    from .capture import CaptureConfigError
     from .control import LocalSageMaker
-    from .registry import LocalRegistry
+    from .registry import LocalRegistry, RegistryError
     from .serve import load_model, make_server
     from .store import ObjectStore
+    from .variants import EndpointConfigError, load_endpoint, single_model_endpoint
 
+    work_dir = checked_work_dir(args.work_dir)
+    store = ObjectStore(work_dir)
+    control = LocalSageMaker(work_dir)
     try:
-        arn = args.model_package or LocalSageMaker(args.work_dir).endpoint_model_package(args.endpoint)
+        if args.model_package:
+            model = load_model(store, LocalRegistry(work_dir).model_data_url(args.model_package))
+            endpoint, what = single_model_endpoint(model), args.model_package
+        else:
+            endpoint = load_endpoint(control, store, args.endpoint, seed=args.seed)
+            variants = ", ".join(f"{v.name} (weight {v.weight:g})" for v in endpoint.variants)
+            what = f"endpoint {args.endpoint}: {variants}"
     except ClientError as err:
-        known = ", ".join(LocalSageMaker(args.work_dir).endpoints()) or "none"
+        known = ", ".join(control.endpoints()) or "none"
         raise LookupError(
-            f"{err.response['Error']['Message']} (endpoints under {args.work_dir}: {known})"
+            f"{err.response['Error']['Message']} (endpoints under {work_dir}: {known})"
         ) from None
-    model = load_model(ObjectStore(args.work_dir), LocalRegistry(args.work_dir).model_data_url(arn))
-    server = make_server(model, args.host, args.port)
+    except (CaptureConfigError, EndpointConfigError, RegistryError) as err:
+        raise ValueError(str(err)) from None
+    server = make_server(endpoint, args.host, args.port)
+    capture = endpoint.capture
+    if capture is not None:
+        config = capture.config
+        what += f"; capturing {config.percentage}% of requests to {config.destination}/{args.endpoint}/"
     print(
-        f"serving {arn} on http://{args.host}:{server.server_address[1]} (POST /invocations, GET /ping)",
+        f"serving {what} on http://{args.host}:{server.server_address[1]} (POST /invocations, GET /ping)",
         file=sys.stderr,
         flush=True,
     )
@@ -238,6 +256,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.server_close()
+        written = endpoint.close()
+        if written:
+            print(f"wrote {len(written)} capture file(s) on exit", file=sys.stderr)
     return 0
 
 
@@ -297,5 +318,12 @@ def add_commands(sub: argparse._SubParsersAction, with_spec: Any) -> None:
     target.add_argument("--model-package", help="a model package ARN from the local registry")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed the variant routing and the capture sampling (the same requests route and are "
+        "captured the same way every time)",
+    )
     work_dir(p)
     p.set_defaults(func=cmd_serve)

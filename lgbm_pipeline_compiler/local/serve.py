@@ -9,9 +9,10 @@ would carry: the status and content type of a returned response object, 200 for 
 ``(body, content_type)`` tuple, and 500 with Werkzeug's Internal Server Error page for any
 exception raised by the module's functions, whatever status the exception carries.
 
-``make_server`` puts a model behind HTTP (serve_http.py: waitress with SageMaker's 6 MB body limit,
-a deep listen backlog and one-line 4xx answers to malformed requests; its docstring lists what each
-request gets and why).
+``make_server`` puts a model, or an endpoint's production variants (variants.py: routing by weight,
+TargetVariant, the invoked-variant header, data capture), behind HTTP (serve_http.py: waitress with
+SageMaker's 6 MB body limit, a deep listen backlog and one-line 4xx answers to malformed requests;
+its docstring lists what each request gets and why).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .store import ObjectStore
 
 if TYPE_CHECKING:
     from .serve_http import EndpointServer
+    from .variants import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +185,13 @@ def load_model(
 
 
 def make_server(
-    model: ServingModel, host: str = "127.0.0.1", port: int = 8080, **options: Any
+    model: ServingModel | Endpoint, host: str = "127.0.0.1", port: int = 8080, **options: Any
 ) -> EndpointServer:
-    """An HTTP server for ``model`` on ``host:port`` (0: any free port), not yet serving: call
-    ``serve_forever()``, ``shutdown()`` from another thread, then ``server_close()``. ``options``:
-    ``threads``, ``channel_timeout`` (seconds) and ``access_log`` (False, or a stream; default
-    stderr) of serve_http.EndpointServer. (Imported here: batch transforms load models without it.)"""
+    """An HTTP server for ``model`` (one model, or an endpoint's variants: variants.Endpoint) on
+    ``host:port`` (0: any free port), not yet serving: call ``serve_forever()``, ``shutdown()`` from
+    another thread, then ``server_close()``. ``options``: ``threads``, ``channel_timeout`` (seconds)
+    and ``access_log`` (False, or a stream; default stderr) of serve_http.EndpointServer. (Imported
+    here: batch transforms load models without it.)"""
     from .serve_http import EndpointServer
 
-    return EndpointServer(model.invoke, host, port, **options)
+    return EndpointServer(model.invoke if isinstance(model, ServingModel) else model, host, port, **options)

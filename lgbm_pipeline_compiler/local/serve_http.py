@@ -39,6 +39,9 @@ request gets, and why:
   the container's Flask (any exception in a handler: RecursionError and OverflowError too). The
   server catches every exception a handler raises, so no request ends a worker thread; CPython's
   JSON decoder bounds its own recursion (RecursionError at ``sys.getrecursionlimit()`` levels).
+- **Endpoints with variants** (variants.Endpoint): the request's headers reach the endpoint, which
+  routes by ``InitialVariantWeight`` or ``X-Amzn-SageMaker-Target-Variant``, answers with
+  ``x-Amzn-Invoked-Production-Variant`` and captures data as the endpoint config says.
 - ``GET /ping``: 200, ``application/json``, empty (``_worker.py`` ``default_healthcheck_fn``).
   Other paths: 404; another method on ``/ping`` or ``/invocations``: 405 with ``Allow`` (one line
   each; nginx answers other paths ``404 {}``).
@@ -72,6 +75,8 @@ from waitress.utilities import (
     ServerNotImplemented,
 )
 
+from .variants import Request
+
 MAX_BODY_BYTES = 6291456
 """InvokeEndpoint's request body limit (botocore sagemaker-runtime ``BodyBlob``: max 6291456)."""
 TOO_LARGE = (
@@ -85,6 +90,7 @@ THREADS = 4
 LINGER_TOTAL, LINGER_IDLE = 30.0, 5.0  # nginx lingering_time, lingering_timeout
 
 Invoke = Callable[[bytes, "str | None", "str | None"], tuple[int, str, bytes]]
+"""ServingModel.invoke: (body, content type, accept) -> (status, content type, body)."""
 StartResponse = Callable[..., Any]
 
 _queue_log = logging.getLogger(__name__ + ".queue")
@@ -267,7 +273,9 @@ class _Server(TcpWSGIServer):
 
 def _reply(start_response: StartResponse, code: int, content_type: str, body: bytes, **headers: str):
     pairs = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-    start_response(_status(code), pairs + [(k.replace("_", "-"), v) for k, v in headers.items()])
+    start_response(
+        _status(code), pairs + [(k.replace("_", "-") if "-" not in k else k, v) for k, v in headers.items()]
+    )
     return [body]
 
 
@@ -275,8 +283,16 @@ def _text(start_response: StartResponse, code: int, reason: str, **headers: str)
     return _reply(start_response, code, "text/plain; charset=utf-8", f"{reason}\n".encode(), **headers)
 
 
-def make_app(invoke: Invoke, access: Callable[[Any, str, int], None]) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application: SageMaker's two routes, the body limit, and ``invoke`` for the rest."""
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers by lower-case name (``HTTP_X_AMZN_...`` -> ``x-amzn-...``)."""
+    return {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+
+
+def make_app(invoke: Invoke | Any, access: Callable[[Any, str, int], None]) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application: SageMaker's two routes, the body limit, and ``invoke`` for the rest:
+    a function of (body, content type, accept), or an object whose ``handle(Request) -> Answer``
+    also sees the headers and adds its own (variants.Endpoint)."""
+    handle = getattr(invoke, "handle", None)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
@@ -296,6 +312,14 @@ def make_app(invoke: Invoke, access: Callable[[Any, str, int], None]) -> Callabl
         # waitress has read the whole body: its Content-Length (or decoded chunks) within the limit
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         content_type = environ.get("HTTP_CONTENTTYPE") or environ.get("CONTENT_TYPE")  # _worker.py:184
+        if handle is not None:  # an endpoint: variants, their headers, capture (variants.py)
+            answer = handle(
+                Request(body, content_type or None, environ.get("HTTP_ACCEPT"), _headers(environ))
+            )
+            extra = dict(answer.headers)
+            return answer.status, _reply(
+                start_response, answer.status, answer.content_type, answer.body, **extra
+            )
         status, media, data = invoke(body, content_type or None, environ.get("HTTP_ACCEPT"))
         return status, _reply(start_response, status, media, data)
 
