@@ -1,0 +1,204 @@
+"""step_scripts/data_quality.py: Model Monitor's statistics, suggested constraints and violations,
+on the Adult training split (preprocessed once per session) and on small exact cases."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp
+from step_jobs import load_script
+
+
+@pytest.fixture(scope="module")
+def dq():
+    return load_script("data_quality")
+
+
+@pytest.fixture(scope="module")
+def adult(dq, preprocessed):
+    train = preprocessed.output / "train"
+    schema = json.loads((train / "schema.json").read_text())
+    frame = dq.read_split(train, schema)
+    statistics = dq.compute_statistics(frame)
+    return frame, schema, statistics, dq.suggest_constraints(statistics), train / "train.csv"
+
+
+def _feature(document: dict, name: str) -> dict:
+    return next(f for f in document["features"] if f["name"] == name)
+
+
+def test_statistics_of_adult_train(dq, adult):
+    frame, schema, stats, _, csv = adult
+    assert list(pd.read_csv(csv, nrows=0).columns) == [schema["target"], *schema["features"]]
+    assert stats["version"] == 0
+    assert stats["dataset"] == {"item_count": len(frame)}
+    assert [f["name"] for f in stats["features"]] == schema["features"]
+    age = _feature(stats, "Age")
+    assert age["inferred_type"] == "Integral"
+    num = age["numerical_statistics"]
+    assert num["common"] == {"num_present": len(frame), "num_missing": 0}
+    assert num["sum"] == float(frame["Age"].sum())
+    assert num["mean"] == pytest.approx(frame["Age"].mean(), rel=1e-12)
+    assert num["std_dev"] == pytest.approx(frame["Age"].std(ddof=0), rel=1e-12)
+    assert (num["min"], num["max"]) == (float(frame["Age"].min()), float(frame["Age"].max()))
+    kll = num["distribution"]["kll"]
+    assert kll["sketch"]["parameters"] == {"c": 0.64, "k": 2048.0}
+    assert len(kll["buckets"]) == 10
+    assert kll["buckets"][0]["lower_bound"] == num["min"] and kll["buckets"][-1]["upper_bound"] == num["max"]
+    assert sum(b["count"] for b in kll["buckets"]) == len(frame)
+    # compaction keeps the total weight: every row counts once
+    assert sum(len(level) << h for h, level in enumerate(kll["sketch"]["data"])) == len(frame)
+    assert len(kll["sketch"]["data"]) > 1  # 26k rows do not fit one level of 2,050
+    work = _feature(stats, "Workclass")
+    assert work["inferred_type"] == "String"
+    string = work["string_statistics"]
+    missing = int(frame["Workclass"].isna().sum())
+    assert missing > 0
+    assert string["common"] == {"num_present": len(frame) - missing, "num_missing": missing}
+    counts = frame["Workclass"].value_counts()
+    assert string["distinct_count"] == len(counts)
+    assert {
+        b["value"]: b["count"] for b in string["distribution"]["categorical"]["buckets"]
+    } == counts.to_dict()
+
+
+def test_suggested_constraints_of_adult(adult):
+    frame, _, stats, constraints, _ = adult
+    assert constraints["version"] == 0
+    assert _feature(constraints, "Age") == {
+        "name": "Age",
+        "inferred_type": "Integral",
+        "completeness": 1.0,
+        "num_constraints": {"is_non_negative": True},
+    }
+    work = _feature(constraints, "Workclass")
+    assert work["completeness"] == frame["Workclass"].notna().mean()
+    assert work["string_constraints"]["domains"] == sorted(frame["Workclass"].dropna().unique())
+    assert constraints["monitoring_config"] == {
+        "evaluate_constraints": "Enabled",
+        "emit_metrics": "Enabled",
+        "datatype_check_threshold": 1.0,
+        "domain_content_threshold": 1.0,
+        "distribution_constraints": {
+            "perform_comparison": "Enabled",
+            "comparison_threshold": 0.1,
+            "comparison_method": "Robust",
+            "categorical_comparison_threshold": 0.1,
+            "categorical_drift_method": "LInfinity",
+        },
+    }
+
+
+def test_the_baseline_holds_for_its_own_data_and_a_sample(dq, adult):
+    frame, _, stats, constraints, _ = adult
+    assert dq.check_constraints(stats, stats, constraints) == []
+    sample = frame.sample(n=5000, random_state=1)
+    violations = dq.check_constraints(dq.compute_statistics(sample), stats, constraints)
+    # no drift; completeness is suggested as observed, so a sample with fewer values fails it (as
+    # Model Monitor's does): here the two columns with missing values
+    assert sample["Workclass"].notna().mean() < frame["Workclass"].notna().mean()
+    assert {(v["feature_name"], v["constraint_check_type"]) for v in violations} == {
+        ("Workclass", "completeness_check"),
+        ("Occupation", "completeness_check"),
+    }
+
+
+def test_drift_in_age_is_flagged(dq, adult):
+    frame, _, stats, constraints, _ = adult
+    older = frame.assign(Age=frame["Age"] + 15)
+    violations = dq.check_constraints(dq.compute_statistics(older), stats, constraints)
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in violations] == [
+        ("Age", "baseline_drift_check")
+    ]
+    assert violations[0]["description"].startswith("Baseline drift distance: ")
+    assert "exceeds threshold: 0.1" in violations[0]["description"]
+
+
+def test_new_category_missing_values_and_columns(dq, adult):
+    frame, _, stats, constraints, _ = adult
+    changed = frame.head(1000).drop(columns=["Country"]).assign(Extra=1)
+    changed.loc[:9, "Workclass"] = "Astronaut"
+    changed.loc[10:109, "Age"] = np.nan
+    violations = dq.check_constraints(dq.compute_statistics(changed), stats, constraints)
+    found = {(v["feature_name"], v["constraint_check_type"]) for v in violations}
+    assert ("Country", "missing_column_check") in found
+    assert ("Extra", "extra_column_check") in found
+    assert ("Workclass", "categorical_values_check") in found
+    assert ("Age", "completeness_check") in found
+    completeness = next(v for v in violations if v["constraint_check_type"] == "completeness_check")
+    assert completeness["description"] == (
+        "Data completeness requirement is not met. Expected completeness: 100.0%. Observed: Only 90.0% of data is complete."
+    )
+    assert all(v["constraint_check_type"] in dq.CHECK_TYPES for v in violations)
+
+
+def test_data_type_check(dq):
+    base = pd.DataFrame({"x": [1, 2, 3, 4] * 25})
+    constraints = dq.suggest_constraints(dq.compute_statistics(base))
+    text = pd.DataFrame({"x": ["1", "2", "abc", "4"] * 25})
+    stats = dq.compute_statistics(text)
+    assert _feature(stats, "x")["inferred_type"] == "String"
+    violations = dq.check_constraints(stats, None, constraints)
+    assert violations == [
+        {
+            "feature_name": "x",
+            "constraint_check_type": "data_type_check",
+            "description": "Data type match requirement is not met. Expected data type: Integral, Expected match: "
+            "100.0%. Observed: Only 75.0% of data is Integral.",
+        }
+    ]
+    constraints["monitoring_config"]["datatype_check_threshold"] = 0.7
+    assert dq.check_constraints(stats, None, constraints) == []
+    fractional = dq.compute_statistics(pd.DataFrame({"x": [1.5, 2.0, 3.0, 4.0] * 25}))
+    assert _feature(fractional, "x")["inferred_type"] == "Fractional"
+    constraints["monitoring_config"]["datatype_check_threshold"] = 0.8
+    assert [v["constraint_check_type"] for v in dq.check_constraints(fractional, None, constraints)] == [
+        "data_type_check"
+    ]
+
+
+def test_small_sketch_is_exact_and_its_distance_is_the_ks_statistic(dq):
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=800), rng.normal(0.3, 1.0, size=600)
+    sa, sb = dq.kll_sketch(a), dq.kll_sketch(b)
+    assert sa == [list(a)]  # fits level 0: no compaction
+    simple = dq.numerical_distance(sa, sb, "Simple")
+    assert simple == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)
+    robust = dq.numerical_distance(sa, sb, "Robust")
+    assert robust == pytest.approx(max(0.0, simple - 1.8 * math.sqrt((800 + 600) / (800 * 600))), abs=1e-12)
+    counts, edges = np.histogram(a, bins=10, range=(a.min(), a.max()))
+    buckets = dq.kll_buckets(sa, float(a.min()), float(a.max()))
+    assert [b["count"] for b in buckets] == [float(c) for c in counts]
+    assert [b["lower_bound"] for b in buckets] == pytest.approx(list(edges[:-1]))
+
+
+def test_compaction_follows_deequ(dq):
+    sketch = dq.kll_sketch(np.arange(2051, dtype="float64"))
+    # level 0 holds 2,050 (2 * (ceil(2048 / 2) + 1)); the 2,051st item condenses it: the sorted
+    # buffer's first 2,050 items at even positions (offset 0 on the first compaction) move up
+    # with weight 2; the odd last item stays
+    assert [len(level) for level in sketch] == [1, 1025]
+    assert sketch[0] == [2050.0]
+    assert sketch[1][:3] == [0.0, 2.0, 4.0] and sketch[1][-1] == 2048.0
+
+
+def test_categorical_drift_and_refusals(dq):
+    base = pd.DataFrame({"c": ["a"] * 500 + ["b"] * 500})
+    stats = dq.compute_statistics(base)
+    constraints = dq.suggest_constraints(stats)
+    shifted = dq.compute_statistics(pd.DataFrame({"c": ["a"] * 800 + ["b"] * 200}))
+    violations = dq.check_constraints(shifted, stats, constraints)
+    assert [v["constraint_check_type"] for v in violations] == ["baseline_drift_check"]
+    expected = 0.3 - 1.8 * math.sqrt(2000 / 1_000_000)
+    assert violations[0]["description"].startswith(f"Baseline drift distance: {expected:.6g} exceeds")
+    del constraints["monitoring_config"]["distribution_constraints"]["categorical_drift_method"]
+    assert dq.check_constraints(shifted, stats, constraints) == []
+    constraints["monitoring_config"]["distribution_constraints"]["categorical_drift_method"] = "ChiSquared"
+    with pytest.raises(ValueError, match="ChiSquared"):
+        dq.check_constraints(shifted, stats, constraints)
+    constraints["monitoring_config"]["evaluate_constraints"] = "Disabled"
+    assert dq.check_constraints(shifted, stats, constraints) == []
