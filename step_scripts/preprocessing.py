@@ -9,6 +9,13 @@ the original facet columns (e.g. ``Sex``). Outputs, under ``--output-dir``::
     clarify/clarify.csv                                           test split, no header
     explain/explain.csv                                           a stratified sample of it
 
+With ``train_shards`` N > 1 (a data-parallel training job on N instances), the train split is
+``train/train-00000-of-0000N.csv`` … instead: N files of consecutive rows of the (shuffled) split, so
+that SageMaker's ShardedByS3Key gives each instance whole files (each gets "approximately 1/n of the
+number of S3 objects": S3DataSource in the SageMaker API reference). train/ then holds no
+schema.json (ShardedByS3Key would hand that object to one instance only): train.py reads the one in
+the validation channel, which every instance gets.
+
 In clarify.csv and explain.csv a missing categorical value is the token ``__missing__`` (not an
 empty field, which Clarify reads as missing data); the model maps it, like any unseen level, to
 missing, so predictions are unchanged.
@@ -52,7 +59,7 @@ SPLITS = ("train", "validation", "test")
 MISSING_CATEGORY = "__missing__"
 CONFIG_KEYS = {  # what --config may hold (besides "split": {train, validation, test})
     "target_column", "positive_class", "header", "column_names", "comment", "categorical_columns",
-    "drop_columns", "stratify", "seed", "facet_columns", "explain_rows",
+    "drop_columns", "stratify", "seed", "facet_columns", "explain_rows", "train_shards",
 }  # fmt: skip
 
 
@@ -75,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--facet-columns", default=None)
     p.add_argument("--explain-rows", type=int, default=None, help="rows in the explain/ sample")
+    p.add_argument("--train-shards", type=int, default=None, help="train files (data-parallel training)")
     return p
 
 
@@ -82,6 +90,7 @@ DEFAULTS = {
     "positive_class": None, "header": None, "comment": None, "categorical_columns": "auto",
     "drop_columns": "", "column_names": "", "train_ratio": 0.7, "validation_ratio": 0.15,
     "test_ratio": 0.15, "stratify": True, "seed": 42, "facet_columns": "", "explain_rows": None,
+    "train_shards": 1,
 }  # fmt: skip
 
 
@@ -394,8 +403,24 @@ def for_clarify(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
     return out
 
 
+def shard_names(shards: int) -> list[str]:
+    """The train files of a sharded train split, in key order."""
+    return [f"train-{i:05d}-of-{shards:05d}.csv" for i in range(shards)]
+
+
+def write_shards(folder: Path, part: pd.DataFrame, shards: int) -> None:
+    """``part`` as ``shards`` CSVs of consecutive rows (sizes within one row of each other)."""
+    bounds = np.linspace(0, len(part), shards + 1).round().astype(int)
+    for name, start, stop in zip(shard_names(shards), bounds[:-1], bounds[1:]):
+        write_csv(part.iloc[start:stop], folder / name, PROG, name=f"train/{name}")
+
+
 def write_outputs(
-    out: Path, parts: dict[str, pd.DataFrame], schema: dict, explain: pd.DataFrame | None = None
+    out: Path,
+    parts: dict[str, pd.DataFrame],
+    schema: dict,
+    explain: pd.DataFrame | None = None,
+    train_shards: int = 1,
 ) -> None:
     """Write the split CSVs, schema copies, the header-less Clarify copy of the test split and,
     when given, the explainability sample (a line per file, progress within large ones)."""
@@ -403,6 +428,9 @@ def write_outputs(
     for name, part in parts.items():
         folder = out / name
         folder.mkdir(parents=True, exist_ok=True)
+        if name == "train" and train_shards > 1:
+            write_shards(folder, part, train_shards)
+            continue
         write_csv(part, folder / f"{name}.csv", PROG, name=f"{name}/{name}.csv")
         (folder / "schema.json").write_text(text)
     (out / "clarify").mkdir(parents=True, exist_ok=True)
@@ -425,6 +453,9 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     args = merge_config(args)
     ratios = (args.train_ratio, args.validation_ratio, args.test_ratio)
     check_ratios(ratios)
+    shards = int(args.train_shards)
+    if not 1 <= shards <= 10_000:
+        raise InputError(f"train_shards must be between 1 and 10000, got {shards}")
     files = input_files(Path(args.input_dir))
     raw = read_inputs(files, parse_list(args.column_names), args.header, args.comment)
     target = args.target_column.strip()
@@ -439,7 +470,9 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     train, val, test = split_frame(frame, target, ratios, args.stratify, args.seed)
     parts = {"train": train, "validation": val, "test": test}
     explain = explain_sample(test, target, args.explain_rows, args.seed) if args.explain_rows else None
-    write_outputs(Path(args.output_dir), parts, schema, explain)
+    if len(train) < shards:
+        raise InputError(f"{len(train)} train rows are too few for {shards} train files")
+    write_outputs(Path(args.output_dir), parts, schema, explain, shards)
     print(f"{PROG}: read {len(raw)} rows from {len(files)} file(s)")
     if len(frame) < len(raw):
         print(f"{PROG}: dropped {len(raw) - len(frame)} rows with a missing target '{target}'")

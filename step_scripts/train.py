@@ -10,6 +10,22 @@ syncs /opt/ml/checkpoints with CheckpointConfig's S3 URI) it saves the booster e
 ``CHECKPOINT_EVERY`` rounds and an interrupted job resumes boosting from its last checkpoint (early
 stopping then counts its patience from there).
 Prints ``train-f1: x``, ``validation-f1: x`` and ``validation-auc: x`` for the tuner.
+
+On several instances (a data-parallel training job: ``SM_HOSTS`` lists more than one host) it joins
+LightGBM's own distributed training (LightGBM's Parallel Learning Guide: ``tree_learner=data``,
+``machines``, ``local_listen_port``, ``num_machines``; ``pre_partition=true`` because the train
+channel is ShardedByS3Key, so each instance holds its own rows). The validation channel is
+FullyReplicated: every instance evaluates the same model on the same rows, so early stopping stops
+every instance at the same round (a valid set's metric is computed on each machine's own data), and
+the threshold and validation metrics are the same on each. Train metrics are over the instance's
+own shard. Only the first host (``sorted(SM_HOSTS)[0]``) writes the model dir and metrics.json:
+SageMaker packs every instance's /opt/ml/model into one model.tar.gz ("If multiple containers in a
+single training job write to this directory they should ensure no file/directory names clash.
+SageMaker aggregates the result in a TAR file", AWS: How Amazon SageMaker Processes Training
+Output). Every host prints the same validation lines: SageMaker does not document which instance's
+log its MetricDefinitions are read from (the SDK's tuning visualisation, sagemaker/amtviz/
+job_metrics.py, reads a trial's metrics with the dimension ``Host={job}/algo-1``), and the objective
+is the same whichever it reads.
 """
 
 from __future__ import annotations
@@ -30,7 +46,16 @@ import pandas as pd
 from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
 
 import step_common
-from step_common import InputError, csv_files, new_parser, read_labelled, run_main, to_model_frame
+from step_common import (
+    Cluster,
+    InputError,
+    csv_files,
+    new_parser,
+    read_labelled,
+    run_main,
+    to_model_frame,
+    training_cluster,
+)
 
 PROG = "train"
 CODE_FILES = ("inference.py", "requirements.txt")  # served from MODEL_DIR/code/ with step_common.py
@@ -149,8 +174,9 @@ def hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in HYPERPARAMETERS}
 
 
-def lgb_params(hp: dict[str, Any]) -> dict[str, Any]:
-    """LightGBM parameters for a binary objective from our hyperparameters."""
+def lgb_params(hp: dict[str, Any], cluster: Cluster | None = None) -> dict[str, Any]:
+    """LightGBM parameters for a binary objective from our hyperparameters, and on a cluster those
+    of LightGBM's data-parallel training (LightGBM docs: Parallel Learning Guide, Parameters)."""
     params = {
         "objective": "binary",
         "metric": "binary_logloss",
@@ -168,11 +194,23 @@ def lgb_params(hp: dict[str, Any]) -> dict[str, Any]:
     }
     if hp["num_threads"] > 0:
         params["num_threads"] = hp["num_threads"]
+    if cluster is not None:
+        params.update(
+            tree_learner="data",
+            num_machines=len(cluster.hosts),
+            machines=",".join(cluster.machines),
+            local_listen_port=cluster.port,
+            pre_partition=True,  # each machine trains on its own shard (ShardedByS3Key)
+        )
     return params
 
 
-def load_schema(directory: Path) -> dict:
+def load_schema(directory: Path, replicated: Path | None = None) -> dict:
+    """schema.json from the train channel, else from ``replicated`` (the validation channel: a
+    sharded train channel has no schema.json, which ShardedByS3Key would give one instance only)."""
     path = directory / "schema.json"
+    if not path.is_file() and replicated is not None and (replicated / "schema.json").is_file():
+        path = replicated / "schema.json"
     if not path.is_file():
         raise InputError(
             f"schema.json not found in train channel '{directory}' (written by preprocessing.py)"
@@ -255,6 +293,7 @@ def train(
     y_val: np.ndarray,
     hp: dict[str, Any],
     checkpoint: Path | None = None,
+    cluster: Cluster | None = None,
 ) -> lgb.Booster:
     """Train with early stopping on the validation set (if early_stopping_rounds > 0), resuming from
     and saving to ``checkpoint`` when given."""
@@ -271,7 +310,7 @@ def train(
             done = init.current_iteration()
             print(f"resuming from checkpoint {checkpoint.name} at round {done}", flush=True)
     return lgb.train(
-        lgb_params(hp),
+        lgb_params(hp, cluster),
         train_set,
         init_model=init,
         num_boost_round=max(hp["n_estimators"] - done, 0),
@@ -323,16 +362,44 @@ def copy_code(model_dir: Path) -> None:
         shutil.copytree(wheels, model_dir / "code" / "wheels", dirs_exist_ok=True)
 
 
+def check_cluster(cluster: Cluster, train_dir: Path) -> None:
+    """A cluster trains data-parallel only on a sharded train channel; says what this host holds."""
+    kind = cluster.distribution.get("train", "FullyReplicated")
+    if kind != "ShardedByS3Key":
+        raise InputError(
+            f"the train channel is {kind} on {len(cluster.hosts)} instances: every instance would hold "
+            "every row; give it S3DataDistributionType ShardedByS3Key (training.distributed)"
+        )
+    if not csv_files(train_dir):
+        raise InputError(
+            f"host {cluster.current} got no training file: ShardedByS3Key gives each instance whole "
+            f"objects, so write at least {len(cluster.hosts)} train files (training.distributed.shards)"
+        )
+    names = ", ".join(f.name for f in csv_files(train_dir))
+    print(
+        f"{PROG}: host {cluster.current} (rank {cluster.rank} of {len(cluster.hosts)}, machines "
+        f"{','.join(cluster.machines)}): train shard files: {names}",
+        flush=True,
+    )
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train, pick the threshold, write model and metrics; return the metrics."""
     hp = hyperparameters(args)
-    schema = load_schema(Path(args.train))
+    cluster = training_cluster()
+    if cluster is not None:
+        check_cluster(cluster, Path(args.train))
+    schema = load_schema(Path(args.train), Path(args.validation))
     x_train, y_train = read_split(Path(args.train), schema, "train")
     x_val, y_val = read_split(Path(args.validation), schema, "validation")
     if len(np.unique(y_train)) < 2 or len(np.unique(y_val)) < 2:
         raise InputError("train and validation data must each contain both classes (0 and 1)")
-    checkpoint = checkpoint_path(args.checkpoint_dir, hp, [Path(args.train), Path(args.validation)])
-    booster = train(x_train, y_train, x_val, y_val, hp, checkpoint)
+    if cluster is not None:
+        print(f"{PROG}: host {cluster.current}: {len(y_train):,} train rows in its shards", flush=True)
+    checkpoint = None
+    if cluster is None:  # (the spec refuses spot training with `distributed`)
+        checkpoint = checkpoint_path(args.checkpoint_dir, hp, [Path(args.train), Path(args.validation)])
+    booster = train(x_train, y_train, x_val, y_val, hp, checkpoint, cluster)
     best_iteration = trim_to_best(booster)
     p_train = training_predictions(booster)
     p_val = booster.predict(x_val)
@@ -346,7 +413,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "threshold": threshold,
         "best_iteration": best_iteration,
     }
-    model_dir, out_dir = Path(args.model_dir), Path(args.output_data_dir)
+    if cluster is None or cluster.first:
+        write_model(Path(args.model_dir), Path(args.output_data_dir), booster, schema, hp, metrics)
+    else:
+        print(f"{PROG}: host {cluster.current}: the first host ({cluster.hosts[0]}) writes the model")
+    print(f"train-f1: {metrics['train_f1']:.6f}")
+    print(f"validation-f1: {metrics['validation_f1']:.6f}")
+    print(f"validation-auc: {metrics['validation_auc']:.6f}")
+    print(f"threshold: {threshold:.6f} best-iteration: {best_iteration}", flush=True)
+    return metrics
+
+
+def write_model(
+    model_dir: Path, out_dir: Path, booster: lgb.Booster, schema: dict, hp: dict[str, Any], metrics: dict
+) -> None:
+    """The model dir (model.txt, schema.json, metadata.json, code/) and metrics.json."""
+    threshold, best_iteration = metrics["threshold"], metrics["best_iteration"]
     model_dir.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(model_dir / "model.txt"))
@@ -360,11 +442,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     (model_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     copy_code(model_dir)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    print(f"train-f1: {metrics['train_f1']:.6f}")
-    print(f"validation-f1: {metrics['validation_f1']:.6f}")
-    print(f"validation-auc: {metrics['validation_auc']:.6f}")
-    print(f"threshold: {threshold:.6f} best-iteration: {best_iteration}", flush=True)
-    return metrics
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def test_the_corpus_covers_every_documented_case():
         "production",
         "bundled",
         "batch_transform",
+        "distributed",
     }
 
 

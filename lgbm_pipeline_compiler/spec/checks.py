@@ -252,6 +252,48 @@ def check_parameters(spec: PipelineSpec) -> Iterator[Problem]:
             yield loc, f"{path!r} is exposed but `{missing}` is not in the spec"
 
 
+def check_distributed(spec: PipelineSpec) -> Iterator[Problem]:
+    """Several training instances only with data-parallel training, and what that needs."""
+    training = spec.training
+    count, distributed = training.instance_count, training.distributed
+    if distributed is None:
+        if count > 1:
+            yield (
+                ("training", "instance_count"),
+                f"instance_count {count}: without training.distributed, train.py trains the same full "
+                f"model on every instance, so {count} instances would pay for {count} identical "
+                "trainings; use 1, or add `distributed: {strategy: data_parallel}` to split the "
+                "training data across them",
+            )
+        return
+    if count < 2:
+        yield (
+            ("training", "distributed"),
+            f"data-parallel training needs training.instance_count >= 2 (got {count}); raise "
+            "instance_count or remove `distributed`",
+        )
+    elif distributed.shards is not None and distributed.shards < count:
+        yield (
+            ("training", "distributed", "shards"),
+            f"shards {distributed.shards} < instance_count {count}: ShardedByS3Key gives each "
+            f"instance whole files, so an instance would get no training data; use shards >= {count}",
+        )
+    if training.spot is not None:
+        yield (
+            ("training", "spot"),
+            "managed spot training with training.distributed is not supported: train.py resumes "
+            "one instance's checkpoint, not a cluster's; remove `spot` or `distributed`",
+        )
+    for name, path in spec.parameters.items():
+        if path == "training.instance_count":
+            yield (
+                ("parameters", name),
+                "'training.instance_count' cannot be a pipeline parameter with training.distributed: "
+                "preprocessing writes the train split as training.distributed.shards files at compile "
+                "time, and more instances than files leave one without data; remove the parameter",
+            )
+
+
 def _absent(spec: PipelineSpec, parts: list[str]) -> bool:
     try:
         return spec.value_at(".".join(parts)) is None
@@ -272,6 +314,7 @@ CHECKS = (
     check_deploy,
     check_batch_transform,
     check_parameters,
+    check_distributed,
     *PRODUCTION_CHECKS,
 )
 

@@ -49,6 +49,8 @@ def job_config(ctx: BuildContext) -> dict[str, Any]:
     explain = clarify.explainability if clarify else None
     if explain is not None:
         config["explain_rows"] = explain.max_rows
+    if ctx.spec.training.train_shards > 1:  # data-parallel training: a file (or more) per instance
+        config["train_shards"] = ctx.spec.training.train_shards
     return config
 
 

@@ -45,8 +45,11 @@ def build(ctx: BuildContext, data: Preprocessed) -> Tuned:
         early_stopping_type=section.early_stopping,
         base_tuning_job_name="tune",
     )
+    # Data-parallel training: each instance gets its share of the train files (S3DataSource
+    # S3DataDistributionType ShardedByS3Key); validation stays FullyReplicated (train.py).
+    sharded = {"distribution": "ShardedByS3Key"} if ctx.spec.training.distributed else {}
     inputs = {
-        "train": TrainingInput(data.train, content_type="text/csv"),
+        "train": TrainingInput(data.train, content_type="text/csv", **sharded),
         "validation": TrainingInput(data.validation, content_type="text/csv"),
     }
     if ctx.spec.dependencies == "bundled":  # requirements.txt installs from this channel
