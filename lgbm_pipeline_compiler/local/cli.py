@@ -146,6 +146,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     RunStore(work_dir).dir(args.run_id)  # a run id that is a path is refused, naming it
     html, markdown = write_run_report(work_dir, args.run_id)
     print(f"wrote {html} and {markdown}", file=sys.stderr)
+    if args.pdf:
+        from ..report.pdf import write_pdf
+
+        print(f"wrote {write_pdf(html, f'Run {args.run_id}: bias and SHAP report')}", file=sys.stderr)
     return 0
 
 
@@ -294,6 +298,7 @@ def add_commands(sub: argparse._SubParsersAction, with_spec: Any) -> None:
 
     p = sub.add_parser("report", help="write a run's bias and SHAP report (HTML + markdown)")
     p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf beside report.html")
     work_dir(p)
     p.set_defaults(func=cmd_report)
 

@@ -1,0 +1,81 @@
+"""The PDF copy of a report (report/pdf.py): pages, the report's headings and numbers, the charts'
+text, read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from pypdf import PdfReader
+
+from lgbm_pipeline_compiler.report import render_html, report_context
+from lgbm_pipeline_compiler.report.pdf import html_to_pdf, latin1, write_pdf
+
+META = {"check": "all", "model": "m", "rows": 3, "threshold": 0.5, "label": "Target", "label_value": "1"}
+
+
+def report_page() -> str:
+    metrics = [
+        {"name": "DPPL", "description": "DPPL", "value": 0.19},
+        {"name": "DI", "description": "DI", "value": 0.29},
+    ]
+    analysis = {
+        "post_training_bias_metrics": {
+            "label": "Target",
+            "label_value_or_threshold": "1",
+            "facets": {"Sex": [{"value_or_threshold": "Female", "metrics": metrics}]},
+        },
+        "explanations": {
+            "kernel_shap": {
+                "label0": {"global_shap_values": {"Age": 0.7, "Sex": 0.2}, "expected_value": -1.0}
+            }
+        },
+    }
+    shap_data = {
+        "values": np.array([[0.5, -0.1], [-0.9, 0.3], [0.2, 0.0]]),
+        "frame": pd.DataFrame({"Age": [30.0, 50.0, 20.0], "Sex": ["Male", "Female", "Male"]}),
+        "names": ["Age", "Sex"],
+        "numeric": ["Age"],
+        "agg_method": "mean_abs",
+        "expected_value": -1.0,
+        "global_values": {"Age": 0.7, "Sex": 0.2},
+        "ndcg": 0.95,
+    }
+    return render_html(report_context(analysis, [], "PASSED", "compared", None, META, shap_data))
+
+
+def pdf_text(data: bytes) -> tuple[int, str]:
+    reader = PdfReader(io.BytesIO(data))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_pdf_has_the_reports_headings_tables_and_charts(tmp_path):
+    html_path = tmp_path / "report.html"
+    html_path.write_text(report_page())
+    pdf_path = write_pdf(html_path, "Run r1: bias and SHAP report")
+    assert pdf_path == tmp_path / "report.pdf"
+    data = pdf_path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages, text = pdf_text(data)
+    assert pages >= 1
+    for heading in (
+        "Clarify check (all): m",
+        "Post-training bias (model predictions)",
+        "SHAP feature attributions",
+        "Global importance",
+        "Summary (beeswarm)",
+        "How these numbers are computed",
+    ):
+        assert heading in text, heading
+    assert "0.2900" in text and "0.1900" in text  # the metric table
+    assert "four-fifths rule" in text  # the DI chart's own text
+    assert "value (0 = no bias)" in text  # the bias bars chart
+    assert PdfReader(io.BytesIO(data)).metadata.title == "Run r1: bias and SHAP report"
+    assert not list(tmp_path.glob(".report.pdf.*"))  # written through a temporary sibling
+
+
+def test_text_outside_latin1_is_written_as_its_closest_latin1():
+    assert latin1("p ≥ 0.5 — ok ✓ ⚠️ 中") == "p >= 0.5 - ok ok ! ?"
+    pages, text = pdf_text(html_to_pdf("<h1>Drift ≥ 0.1 — 中</h1><p>x · y</p>", "t"))
+    assert pages == 1 and "Drift >= 0.1 - ?" in text and "x · y" in text
