@@ -2,7 +2,10 @@
 
 Event (the pipeline's Lambda step): ``model_package_arn`` (a versioned ARN,
 ``.../model-package/<group>/<version>``), ``endpoint_name``, ``role_arn``, ``instance_type``,
-``instance_count``; optional ``endpoint_config_name`` (a name prefix, default: the endpoint name).
+``instance_count`` (not for a serverless endpoint); optional ``endpoint_config_name`` (a name prefix,
+default: the endpoint name) and the endpoint options ``variants``, ``serverless_config``,
+``data_capture_config`` (deploy_variants.py) and ``autoscaling`` (deploy_scaling.py), the modules
+shipped beside this one.
 
 Only an ``Approved`` package is deployed. botocore's CreateModelPackage documentation of
 ModelApprovalStatus: "For versioned models, the value of this parameter must be set to Approved to
@@ -15,19 +18,22 @@ succeeds. Approving the package later deploys it through the EventBridge rule be
 
 Otherwise it creates model ``<group>-v<version>`` and endpoint config ``<prefix>-v<version>``
 (sanitised to SageMaker's name rules, at most 63 characters), then creates the endpoint, or updates
-it if it exists. Safe to retry: a model or endpoint config left by an earlier attempt is reused
-after checking that it is the same one, and an endpoint already moving to this config is reported,
-not touched (so the pipeline step and the approval rule may both fire for one package).
+it if it exists, then (with ``autoscaling``) registers its variants once it is InService. Idempotent:
+the model and endpoint config are described first and reused after checking that they are the same
+ones, an endpoint already moving to this config is reported, not touched, and autoscaling is
+requested only where missing or different; a repeated invocation sends no create, update, register
+or put request (so the pipeline step and the approval rule may both fire for one package).
 
 Errors: a bad event raises ``ValueError`` listing every problem; a state that cannot be deployed to
 (endpoint busy with another update, failed, or a same-named resource that differs) raises
 ``DeployError``; other AWS errors propagate. On success it returns ``{"statusCode": 200,
-"endpoint_name", "endpoint_config_name", "model_name", "action": "created"|"updated", "status"}``.
+"endpoint_name", "endpoint_config_name", "model_name", "action": "created"|"updated", "status"}``, and with
+``autoscaling`` also ``"autoscaling": "applied"|"unchanged"|"pending"``.
 
 IAM: the function's role needs sagemaker:DescribeModelPackage, sagemaker:CreateModel,
 sagemaker:DescribeModel, sagemaker:CreateEndpointConfig, sagemaker:DescribeEndpointConfig,
 sagemaker:CreateEndpoint, sagemaker:DescribeEndpoint, sagemaker:UpdateEndpoint, and iam:PassRole
-on ``role_arn``.
+on ``role_arn``; with ``autoscaling`` also Application Auto Scaling's (ship/iam.py derives them).
 
 Deploy on approval (AWS). SageMaker sends a "SageMaker Model Package State Change" event to
 EventBridge whenever a model package changes; its ``detail`` carries ``ModelPackageGroupName``,
@@ -48,22 +54,42 @@ version of the group as soon as it is approved::
 
 For that event ``lambda_handler`` takes the package ARN from ``detail.ModelPackageArn`` and the
 rest from the function's environment variables: ``ENDPOINT_NAME``, ``ROLE_ARN``,
-``INSTANCE_TYPE``, ``INSTANCE_COUNT`` (required) and ``ENDPOINT_CONFIG_NAME`` (optional prefix);
-the values the pipeline's deploy step passes. The function also needs a resource-based policy that
+``INSTANCE_TYPE``, ``INSTANCE_COUNT`` (required, but for a serverless endpoint) and
+``ENDPOINT_CONFIG_NAME`` (optional prefix), and the options as JSON: ``VARIANTS``,
+``SERVERLESS_CONFIG``, ``DATA_CAPTURE_CONFIG``, ``AUTOSCALING``; the values the pipeline's deploy step
+passes (`lgbm-pipeline deploy` sets them). The function also needs a resource-based policy that
 lets events.amazonaws.com invoke it (``aws lambda add-permission --principal events.amazonaws.com
 --source-arn <rule ARN>``). The package is described again before deploying, so a rule that also
 matches other statuses deploys nothing but approved packages.
+
+Autoscaling when the endpoint is ready (AWS). A second rule on the same function, for "SageMaker
+Endpoint State Change" events of this endpoint (same Developer Guide page, section "Endpoint state
+change": ``detail`` carries ``EndpointName``, ``EndpointConfigName``, ``EndpointStatus``
+``IN_SERVICE``), applies the ``AUTOSCALING`` environment setting to the variants of the config the
+endpoint runs, as soon as it is in service::
+
+    {
+      "source": ["aws.sagemaker"],
+      "detail-type": ["SageMaker Endpoint State Change"],
+      "detail": {"EndpointName": ["census-income-dev"], "EndpointStatus": ["IN_SERVICE"]}
+    }
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from typing import Any
 
+try:  # Lambda: the zip's root (deploy_endpoint.py and its modules) is on sys.path
+    import deploy_scaling
+    import deploy_variants
+except ModuleNotFoundError:  # imported from the package: the local runner, ship, the tests
+    from lgbm_pipeline_compiler.step_scripts import deploy_scaling, deploy_variants
+
 NAME_MAX = 63
-VARIANT = "AllTraffic"
 ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):\d{12}:model-package/"
     r"(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9][0-9]*)$"
@@ -74,6 +100,9 @@ INSTANCE_RE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 APPROVED = "Approved"
 APPROVAL_EVENT = "SageMaker Model Package State Change"
+ENDPOINT_EVENT = "SageMaker Endpoint State Change"
+WAIT_MARGIN_SECONDS = 30
+"""Of the Lambda's remaining time, kept back when polling for the endpoint (autoscaling)."""
 # The deploy settings of the EventBridge path: event key -> the Lambda's environment variable.
 ENVIRONMENT = {
     "endpoint_name": "ENDPOINT_NAME",
@@ -82,10 +111,14 @@ ENVIRONMENT = {
     "instance_count": "INSTANCE_COUNT",
 }
 OPTIONAL_ENVIRONMENT = {"endpoint_config_name": "ENDPOINT_CONFIG_NAME"}
-
-
-class DeployError(RuntimeError):
-    """The endpoint cannot be deployed to in its current state."""
+JSON_ENVIRONMENT = {
+    "variants": "VARIANTS",
+    "serverless_config": "SERVERLESS_CONFIG",
+    "data_capture_config": "DATA_CAPTURE_CONFIG",
+    "autoscaling": "AUTOSCALING",
+}
+INSTANCE_KEYS = ("instance_type", "instance_count")
+DeployError = deploy_variants.DeployError
 
 
 def sagemaker_name(prefix: str, version: int) -> str:
@@ -102,12 +135,15 @@ def parse_event(event: Any) -> dict[str, Any]:
     """Validate the event; return the deployment plan. Raises ValueError listing every problem."""
     if not isinstance(event, dict):
         raise ValueError(f"event must be a JSON object, got {type(event).__name__}")
-    problems = []
-    required = ("model_package_arn", "endpoint_name", "role_arn", "instance_type", "instance_count")
+    problems: list[str] = []
+    serverless = event.get("serverless_config") is not None
+    required = ("model_package_arn", "endpoint_name", "role_arn") + (() if serverless else INSTANCE_KEYS)
     missing = [key for key in required if event.get(key) in (None, "")]
     if missing:
         problems.append(f"missing key(s): {', '.join(missing)}")
-    text = {key: str(event.get(key) or "").strip() for key in required}
+    if serverless and any(event.get(key) not in (None, "") for key in INSTANCE_KEYS):
+        problems.append("a serverless endpoint takes no instance_type or instance_count")
+    text = {key: str(event.get(key) or "").strip() for key in (*required, *INSTANCE_KEYS)}
     arn = ARN_RE.match(text["model_package_arn"])
     if text["model_package_arn"] and not arn:
         problems.append(
@@ -127,17 +163,23 @@ def parse_event(event: Any) -> dict[str, Any]:
         isinstance(count, bool) or not re.fullmatch(r"[1-9][0-9]*", str(count).strip())
     ):
         problems.append(f"instance_count must be a positive integer, got {count!r}")
+    options = deploy_variants.parse_options(event, problems)
+    autoscaling = deploy_scaling.parse(event.get("autoscaling"), problems)
+    if autoscaling is not None and serverless:
+        problems.append("autoscaling applies to instances; a serverless endpoint takes none")
     if problems:
         raise ValueError("invalid deploy event: " + "; ".join(problems))
     version = int(arn.group("version"))
     prefix = str(event.get("endpoint_config_name") or text["endpoint_name"]).strip()
     return {
+        **options,
+        "autoscaling": autoscaling,
         "model_package_arn": text["model_package_arn"],
         "region": arn.group("region"),
         "endpoint_name": text["endpoint_name"],
         "role_arn": text["role_arn"],
-        "instance_type": text["instance_type"],
-        "instance_count": int(str(count).strip()),
+        "instance_type": text["instance_type"] or None,
+        "instance_count": None if serverless else int(str(count).strip()),
         "model_name": sagemaker_name(arn.group("group"), version),
         "endpoint_config_name": sagemaker_name(prefix, version),
     }
@@ -148,6 +190,23 @@ def is_approval_event(event: Any) -> bool:
     return isinstance(event, dict) and event.get("detail-type") == APPROVAL_EVENT
 
 
+def is_endpoint_event(event: Any) -> bool:
+    """An EventBridge "SageMaker Endpoint State Change" event (the autoscaling rule's)."""
+    return isinstance(event, dict) and event.get("detail-type") == ENDPOINT_EVENT
+
+
+def _environment_options(environ: Any) -> dict[str, Any]:
+    """The JSON options of the function's environment (VARIANTS, AUTOSCALING, ...)."""
+    options = {}
+    for key, name in JSON_ENVIRONMENT.items():
+        if str(environ.get(name) or "").strip():
+            try:
+                options[key] = json.loads(environ[name])
+            except ValueError:
+                raise ValueError(f"the environment variable {name} is not JSON: {environ[name]!r}") from None
+    return options
+
+
 def event_from_approval(event: dict[str, Any], environ: Any) -> dict[str, Any]:
     """The deploy event for an EventBridge model package event: the package from
     ``detail.ModelPackageArn``, the endpoint settings from the environment. Raises ValueError
@@ -156,17 +215,24 @@ def event_from_approval(event: dict[str, Any], environ: Any) -> dict[str, Any]:
     problems = []
     if not isinstance(detail, dict) or not str(detail.get("ModelPackageArn") or "").strip():
         problems.append("detail.ModelPackageArn is missing")
-    missing = [name for name in ENVIRONMENT.values() if not str(environ.get(name) or "").strip()]
+    options = _environment_options(environ)
+    needed = {
+        k: v for k, v in ENVIRONMENT.items() if "serverless_config" not in options or k not in INSTANCE_KEYS
+    }
+    missing = [name for name in needed.values() if not str(environ.get(name) or "").strip()]
     if missing:
         problems.append(
             f"the Lambda function lacks the environment variable(s) {', '.join(missing)}: set "
-            f"{', '.join(ENVIRONMENT.values())} (and optionally ENDPOINT_CONFIG_NAME) on the function "
+            f"{', '.join(needed.values())} (and optionally ENDPOINT_CONFIG_NAME) on the function "
             "to the values the pipeline's deploy step passes"
         )
     if problems:
         raise ValueError(f"invalid {APPROVAL_EVENT} event: " + "; ".join(problems))
-    settings = {**ENVIRONMENT, **OPTIONAL_ENVIRONMENT}
-    deploy_event = {key: str(environ[name]).strip() for key, name in settings.items() if environ.get(name)}
+    settings = {**needed, **OPTIONAL_ENVIRONMENT}
+    deploy_event: dict[str, Any] = {
+        key: str(environ[name]).strip() for key, name in settings.items() if environ.get(name)
+    }
+    deploy_event.update(options)
     deploy_event["model_package_arn"] = str(detail["ModelPackageArn"]).strip()
     return deploy_event
 
@@ -195,112 +261,102 @@ def skipped(plan: dict[str, Any], status: str) -> dict[str, Any]:
     }
 
 
-def _error(exc: Exception) -> tuple[str, str]:
-    error = getattr(exc, "response", {}).get("Error", {})
-    return str(error.get("Code", "")), str(error.get("Message", ""))
-
-
-def _already_exists(exc: Exception) -> bool:
-    code, message = _error(exc)
-    return code == "ValidationException" and "already exist" in message.lower()
-
-
-def _not_found(exc: Exception) -> bool:
-    code, message = _error(exc)
-    return code == "ValidationException" and "could not find" in message.lower()
-
-
 def ensure_model(client: Any, plan: dict[str, Any]) -> None:
-    """Create the model, or reuse a same-named one that serves the same model package."""
+    """Create the model, or reuse a same-named one that serves the same model package
+    (DescribeModel first, so a repeated deploy sends no create)."""
     try:
-        client.create_model(
-            ModelName=plan["model_name"],
-            PrimaryContainer={"ModelPackageName": plan["model_package_arn"]},
-            ExecutionRoleArn=plan["role_arn"],
-        )
-    except Exception as exc:
-        if not _already_exists(exc):
-            raise
         existing = client.describe_model(ModelName=plan["model_name"])
-        package = existing.get("PrimaryContainer", {}).get("ModelPackageName")
-        if package != plan["model_package_arn"]:
-            raise DeployError(
-                f"model '{plan['model_name']}' already exists but serves '{package}', "
-                f"not '{plan['model_package_arn']}'"
-            ) from None
-
-
-def ensure_endpoint_config(client: Any, plan: dict[str, Any]) -> None:
-    """Create the endpoint config, or reuse a same-named one with the same model and instances."""
-    variant = {
-        "VariantName": VARIANT,
-        "ModelName": plan["model_name"],
-        "InstanceType": plan["instance_type"],
-        "InitialInstanceCount": plan["instance_count"],
-        "InitialVariantWeight": 1.0,
-    }
-    try:
-        client.create_endpoint_config(
-            EndpointConfigName=plan["endpoint_config_name"], ProductionVariants=[variant]
+    except Exception as exc:
+        if not deploy_variants.not_found(exc):
+            raise
+        try:
+            client.create_model(
+                ModelName=plan["model_name"],
+                PrimaryContainer={"ModelPackageName": plan["model_package_arn"]},
+                ExecutionRoleArn=plan["role_arn"],
+            )
+            return
+        except Exception as exc:  # another invocation created it meanwhile: compare with that one
+            if not deploy_variants.already_exists(exc):
+                raise
+            existing = client.describe_model(ModelName=plan["model_name"])
+    package = existing.get("PrimaryContainer", {}).get("ModelPackageName")
+    if package != plan["model_package_arn"]:
+        raise DeployError(
+            f"model '{plan['model_name']}' already exists but serves '{package}', "
+            f"not '{plan['model_package_arn']}'"
         )
-    except Exception as exc:
-        if not _already_exists(exc):
-            raise
-        existing = client.describe_endpoint_config(EndpointConfigName=plan["endpoint_config_name"])
-        variants = existing.get("ProductionVariants", [])
-        keys = ("ModelName", "InstanceType", "InitialInstanceCount")
-        if len(variants) != 1 or any(variants[0].get(k) != variant[k] for k in keys):
-            found = [{k: v.get(k) for k in keys} for v in variants]
-            wanted = {k: variant[k] for k in keys}
-            raise DeployError(
-                f"endpoint config '{plan['endpoint_config_name']}' already exists with {found}, "
-                f"not {wanted}; pass another endpoint_config_name prefix"
-            ) from None
 
 
-def deploy(client: Any, plan: dict[str, Any]) -> tuple[str, str]:
-    """Create or update the endpoint; return (action, status)."""
-    name, config = plan["endpoint_name"], plan["endpoint_config_name"]
+def describe_endpoint(client: Any, name: str) -> dict[str, Any] | None:
+    """DescribeEndpoint, or None when there is no such endpoint."""
     try:
-        endpoint = client.describe_endpoint(EndpointName=name)
+        return client.describe_endpoint(EndpointName=name)
     except Exception as exc:
-        if not _not_found(exc):
+        if not deploy_variants.not_found(exc):
             raise
+        return None
+
+
+def deploy(client: Any, plan: dict[str, Any], endpoint: dict[str, Any] | None) -> tuple[str, str]:
+    """Create or update the endpoint (``endpoint``: its DescribeEndpoint); return (action, status)."""
+    name, config = plan["endpoint_name"], plan["endpoint_config_name"]
+    if endpoint is None:
         client.create_endpoint(EndpointName=name, EndpointConfigName=config)
         return "created", "Creating"
     status, current = endpoint.get("EndpointStatus", ""), endpoint.get("EndpointConfigName")
     if current == config and status in ("Creating", "Updating", "SystemUpdating", "InService"):
         # An earlier attempt already started this deployment: report it, do not touch it.
         return ("created" if status == "Creating" else "updated"), status
-    if status in BUSY:
-        raise DeployError(f"endpoint '{name}' is {status} (config '{current}'); retry when it is InService")
-    if status != "InService":
-        reason = endpoint.get("FailureReason", "")
-        raise DeployError(
-            f"endpoint '{name}' is {status}{': ' + reason if reason else ''}; "
-            "it cannot be updated, delete it or deploy to another endpoint_name"
-        )
+    check_updatable(endpoint)
     try:
         client.update_endpoint(EndpointName=name, EndpointConfigName=config)
     except Exception as exc:
-        code, message = _error(exc)
+        code, message = deploy_variants._error(exc)
         if code == "ValidationException" and "in-progress" in message.lower():
             raise DeployError(f"endpoint '{name}' started another update meanwhile: {message}") from None
         raise
     return "updated", "Updating"
 
 
-def handle(event: Any, client: Any) -> dict[str, Any]:
-    """Deploy with an injected boto3 SageMaker client (pure apart from the client's calls).
-    A package that is not Approved is left alone: the answer says "skipped" and why."""
+def check_updatable(endpoint: dict[str, Any]) -> None:
+    """Raise DeployError unless the endpoint is InService (an update needs it)."""
+    name, status = endpoint.get("EndpointName"), endpoint.get("EndpointStatus", "")
+    if status in BUSY:
+        raise DeployError(
+            f"endpoint '{name}' is {status} (config '{endpoint.get('EndpointConfigName')}'); retry when it is InService"
+        )
+    if status != "InService":
+        reason = endpoint.get("FailureReason", "")
+        raise DeployError(
+            f"endpoint '{name}' is {status}{': ' + reason if reason else ''}; "
+            "it cannot be updated, delete it or deploy to another endpoint_name"
+        )
+
+
+def handle(event: Any, client: Any, scaling: Any = None, wait_seconds: float = 0.0) -> dict[str, Any]:
+    """Deploy with an injected boto3 SageMaker client and, for ``autoscaling``, an Application Auto
+    Scaling client (pure apart from the clients' calls). A package that is not Approved is left
+    alone: the answer says "skipped" and why. ``wait_seconds``: how long to poll for the endpoint
+    before registering its autoscaling (deploy_scaling.py)."""
     plan = parse_event(event)
+    if plan["autoscaling"] is not None and scaling is None:
+        raise ValueError("the event asks for autoscaling but no Application Auto Scaling client was given")
     status = approval_status(client, plan)
     if status != APPROVED:
         return skipped(plan, status)
+    endpoint = describe_endpoint(client, plan["endpoint_name"])
+    current = deploy_variants.current_config(client, endpoint)
+    deploy_variants.check_conversion(plan, current)
     ensure_model(client, plan)
-    ensure_endpoint_config(client, plan)
-    action, status = deploy(client, plan)
-    return {
+    variants = deploy_variants.production_variants(plan, current)
+    deploy_variants.ensure_endpoint_config(client, plan, variants)
+    moving = endpoint is not None and endpoint.get("EndpointConfigName") != plan["endpoint_config_name"]
+    if plan["autoscaling"] is not None and moving:
+        check_updatable(endpoint)
+        deploy_scaling.release(scaling, plan["endpoint_name"], current, variants)
+    action, status = deploy(client, plan, endpoint)
+    result = {
         "statusCode": 200,
         "endpoint_name": plan["endpoint_name"],
         "endpoint_config_name": plan["endpoint_config_name"],
@@ -308,16 +364,55 @@ def handle(event: Any, client: Any) -> dict[str, Any]:
         "action": action,
         "status": status,
     }
+    if plan["autoscaling"] is not None:
+        names = [v["VariantName"] for v in variants]
+        result["autoscaling"] = deploy_scaling.ensure(scaling, client, plan, names, wait_seconds)
+    return result
+
+
+def handle_endpoint_event(event: dict[str, Any], environ: Any, client: Any, scaling: Any) -> dict[str, Any]:
+    """A "SageMaker Endpoint State Change" event: apply the environment's AUTOSCALING to the variants
+    of the config this function's endpoint (ENDPOINT_NAME) runs; anything else is ignored."""
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    name = str(environ.get("ENDPOINT_NAME") or "").strip()
+    settings = _environment_options(environ).get("autoscaling")
+    problems: list[str] = []
+    settings = deploy_scaling.parse(settings, problems)
+    if problems:
+        raise ValueError("invalid AUTOSCALING environment variable: " + "; ".join(problems))
+    if settings is None or not name or detail.get("EndpointName") != name:
+        return {"statusCode": 200, "action": "ignored", "endpoint_name": detail.get("EndpointName")}
+    endpoint = client.describe_endpoint(EndpointName=name)
+    config = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    plan = {
+        "endpoint_name": name,
+        "endpoint_config_name": config["EndpointConfigName"],
+        "autoscaling": settings,
+    }
+    names = [v["VariantName"] for v in config.get("ProductionVariants", []) if "ServerlessConfig" not in v]
+    status = deploy_scaling.ensure(scaling, client, plan, names)
+    return {"statusCode": 200, "action": "autoscaling", "endpoint_name": name, "autoscaling": status}
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """AWS Lambda entry point, for the pipeline's deploy event or an EventBridge "SageMaker Model
-    Package State Change" event (settings from the environment). Region from AWS_REGION /
-    AWS_DEFAULT_REGION, else the ARN's."""
+    Package State Change" or "SageMaker Endpoint State Change" event (settings from the
+    environment). Region from AWS_REGION / AWS_DEFAULT_REGION, else the ARN's."""
     import boto3  # imported here so that handle() and parse_event() need no boto3
 
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if is_endpoint_event(event):
+        return handle_endpoint_event(
+            event,
+            os.environ,
+            boto3.client("sagemaker", region_name=region),
+            boto3.client("application-autoscaling", region_name=region),
+        )
     if is_approval_event(event):
         event = event_from_approval(event, os.environ)
     plan = parse_event(event)
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or plan["region"]
-    return handle(event, boto3.client("sagemaker", region_name=region))
+    region = region or plan["region"]
+    scaling = boto3.client("application-autoscaling", region_name=region) if plan["autoscaling"] else None
+    remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else 0.0
+    wait = max(0.0, remaining - WAIT_MARGIN_SECONDS)
+    return handle(event, boto3.client("sagemaker", region_name=region), scaling, wait)

@@ -19,6 +19,8 @@ HANDLER_SCRIPT = "deploy_endpoint.py"
 """The bundled step script the function runs (shipped as a manifest artifact)."""
 HANDLER = "deploy_endpoint.lambda_handler"
 """Lambda's Handler setting for that script."""
+HANDLER_MODULES = ("deploy_variants.py", "deploy_scaling.py")
+"""The modules the handler imports, shipped and zipped beside it (the zip's root is on sys.path)."""
 
 
 class DeployFunction(Section):

@@ -140,6 +140,17 @@ def test_an_unapproved_package_is_described_and_nothing_else(stubbed, status):
 def test_an_approved_package_is_deployed_with_the_same_requests_as_before(stubbed):
     client, stubber = stubbed
     expect_describe_package(stubber, "Approved")
+    stubber.add_client_error(
+        "describe_endpoint",
+        "ValidationException",
+        f'Could not find endpoint "arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/census-endpoint".',
+        400,
+        expected_params={"EndpointName": "census-endpoint"},
+    )
+    stubber.add_client_error(
+        "describe_model", "ValidationException", f'Could not find model "{MODEL}".', 400,
+        expected_params={"ModelName": MODEL},
+    )  # fmt: skip
     stubber.add_response(
         "create_model",
         {"ModelArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{MODEL}"},
@@ -147,17 +158,14 @@ def test_an_approved_package_is_deployed_with_the_same_requests_as_before(stubbe
     )
     variant = {"VariantName": "AllTraffic", "ModelName": MODEL, "InstanceType": "ml.m5.large",
                "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}  # fmt: skip
+    stubber.add_client_error(
+        "describe_endpoint_config", "ValidationException", f'Could not find endpoint configuration "{CONFIG}".',
+        400, expected_params={"EndpointConfigName": CONFIG},
+    )  # fmt: skip
     stubber.add_response(
         "create_endpoint_config",
         {"EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint-config/{CONFIG}"},
         {"EndpointConfigName": CONFIG, "ProductionVariants": [variant]},
-    )
-    stubber.add_client_error(
-        "describe_endpoint",
-        "ValidationException",
-        f'Could not find endpoint "arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/census-endpoint".',
-        400,
-        expected_params={"EndpointName": "census-endpoint"},
     )
     stubber.add_response(
         "create_endpoint",

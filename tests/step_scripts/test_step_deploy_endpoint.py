@@ -65,8 +65,19 @@ def expect_approved(stubber, status: str = "Approved"):
     )
 
 
+def not_found(stubber, operation: str, label: str, name: str, params: dict):
+    stubber.add_client_error(
+        operation,
+        service_error_code="ValidationException",
+        service_message=f'Could not find {label} "{name}".',
+        http_status_code=400,
+        expected_params=params,
+    )
+
+
 def expect_create_model(stubber):
-    expect_approved(stubber)
+    """DescribeModel first (a repeated deploy sends no create), then CreateModel."""
+    not_found(stubber, "describe_model", "model", arn_of("model", MODEL), {"ModelName": MODEL})
     stubber.add_response(
         "create_model",
         {"ModelArn": arn_of("model", MODEL)},
@@ -75,9 +86,13 @@ def expect_create_model(stubber):
 
 
 def expect_create_config(stubber):
+    config = arn_of("endpoint-config", CONFIG)
+    not_found(
+        stubber, "describe_endpoint_config", "endpoint configuration", config, {"EndpointConfigName": CONFIG}
+    )
     stubber.add_response(
         "create_endpoint_config",
-        {"EndpointConfigArn": arn_of("endpoint-config", CONFIG)},
+        {"EndpointConfigArn": config},
         {"EndpointConfigName": CONFIG, "ProductionVariants": [VARIANT]},
     )
 
@@ -94,20 +109,36 @@ def endpoint(status: str, config: str) -> dict:
 
 
 def expect_no_endpoint(stubber):
-    stubber.add_client_error(
+    not_found(
+        stubber,
         "describe_endpoint",
-        service_error_code="ValidationException",
-        service_message=f'Could not find endpoint "{arn_of("endpoint", "census-endpoint")}".',
-        http_status_code=400,
-        expected_params={"EndpointName": "census-endpoint"},
+        "endpoint",
+        arn_of("endpoint", "census-endpoint"),
+        {"EndpointName": "census-endpoint"},
+    )
+
+
+def expect_endpoint(stubber, status: str, config: str, variants: list | None = None):
+    """DescribeEndpoint, then DescribeEndpointConfig of the config it runs."""
+    stubber.add_response("describe_endpoint", endpoint(status, config), {"EndpointName": "census-endpoint"})
+    stubber.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": config,
+            "EndpointConfigArn": arn_of("endpoint-config", config),
+            "ProductionVariants": variants or [dict(VARIANT, ModelName="census-models-v2")],
+            "CreationTime": NOW,
+        },
+        {"EndpointConfigName": config},
     )
 
 
 def test_create_path(scripts, stubbed):
     client, stubber = stubbed
+    expect_approved(stubber)
+    expect_no_endpoint(stubber)
     expect_create_model(stubber)
     expect_create_config(stubber)
-    expect_no_endpoint(stubber)
     stubber.add_response(
         "create_endpoint",
         {"EndpointArn": arn_of("endpoint", "census-endpoint")},
@@ -125,13 +156,10 @@ def test_create_path(scripts, stubbed):
 
 def test_update_path_when_the_endpoint_exists(scripts, stubbed):
     client, stubber = stubbed
+    expect_approved(stubber)
+    expect_endpoint(stubber, "InService", "census-endpoint-config-v2")
     expect_create_model(stubber)
     expect_create_config(stubber)
-    stubber.add_response(
-        "describe_endpoint",
-        endpoint("InService", "census-endpoint-config-v2"),
-        {"EndpointName": "census-endpoint"},
-    )
     stubber.add_response(
         "update_endpoint",
         {"EndpointArn": arn_of("endpoint", "census-endpoint")},
@@ -146,18 +174,51 @@ def test_update_path_when_the_endpoint_exists(scripts, stubbed):
 
 
 def test_retry_reuses_model_and_config_left_by_a_failed_attempt(scripts, stubbed):
+    """An earlier attempt created the model and config and failed before CreateEndpoint: both are
+    described, found the same, and reused; no create is sent for them."""
     client, stubber = stubbed
     expect_approved(stubber)
+    expect_no_endpoint(stubber)
+    stubber.add_response(
+        "describe_model",
+        {
+            "ModelName": MODEL,
+            "PrimaryContainer": {"ModelPackageName": ARN},
+            "ExecutionRoleArn": ROLE,
+            "CreationTime": NOW,
+            "ModelArn": arn_of("model", MODEL),
+        },
+        {"ModelName": MODEL},
+    )
+    stubber.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": CONFIG,
+            "EndpointConfigArn": arn_of("endpoint-config", CONFIG),
+            "ProductionVariants": [VARIANT],
+            "CreationTime": NOW,
+        },
+        {"EndpointConfigName": CONFIG},
+    )
+    stubber.add_response(
+        "create_endpoint",
+        {"EndpointArn": arn_of("endpoint", "census-endpoint")},
+        {"EndpointName": "census-endpoint", "EndpointConfigName": CONFIG},
+    )
+    assert scripts.deploy_endpoint.handle(EVENT, client)["action"] == "created"
+
+
+def test_create_race_compares_with_the_winner(scripts, stubbed):
+    """Another invocation created the model between DescribeModel and CreateModel: compared, reused."""
+    client, stubber = stubbed
+    expect_approved(stubber)
+    expect_no_endpoint(stubber)
+    not_found(stubber, "describe_model", "model", arn_of("model", MODEL), {"ModelName": MODEL})
     stubber.add_client_error(
         "create_model",
         service_error_code="ValidationException",
         service_message=f'Cannot create already existing model "{arn_of("model", MODEL)}".',
         http_status_code=400,
-        expected_params={
-            "ModelName": MODEL,
-            "PrimaryContainer": {"ModelPackageName": ARN},
-            "ExecutionRoleArn": ROLE,
-        },
     )
     stubber.add_response(
         "describe_model",
@@ -170,24 +231,7 @@ def test_retry_reuses_model_and_config_left_by_a_failed_attempt(scripts, stubbed
         },
         {"ModelName": MODEL},
     )
-    stubber.add_client_error(
-        "create_endpoint_config",
-        service_error_code="ValidationException",
-        service_message=f'Cannot create already existing endpoint configuration "{arn_of("endpoint-config", CONFIG)}".',
-        http_status_code=400,
-        expected_params={"EndpointConfigName": CONFIG, "ProductionVariants": [VARIANT]},
-    )
-    stubber.add_response(
-        "describe_endpoint_config",
-        {
-            "EndpointConfigName": CONFIG,
-            "EndpointConfigArn": arn_of("endpoint-config", CONFIG),
-            "ProductionVariants": [VARIANT],
-            "CreationTime": NOW,
-        },
-        {"EndpointConfigName": CONFIG},
-    )
-    expect_no_endpoint(stubber)
+    expect_create_config(stubber)
     stubber.add_response(
         "create_endpoint",
         {"EndpointArn": arn_of("endpoint", "census-endpoint")},
@@ -199,24 +243,30 @@ def test_retry_reuses_model_and_config_left_by_a_failed_attempt(scripts, stubbed
 def test_retry_after_the_endpoint_call_went_through(scripts, stubbed):
     """The previous attempt already started the update: report it, send no second update."""
     client, stubber = stubbed
-    expect_create_model(stubber)
-    expect_create_config(stubber)
+    expect_approved(stubber)
+    expect_endpoint(stubber, "Updating", CONFIG, [VARIANT])
     stubber.add_response(
-        "describe_endpoint", endpoint("Updating", CONFIG), {"EndpointName": "census-endpoint"}
-    )
+        "describe_model",
+        {"ModelName": MODEL, "PrimaryContainer": {"ModelPackageName": ARN}, "ExecutionRoleArn": ROLE,
+         "CreationTime": NOW, "ModelArn": arn_of("model", MODEL)},
+        {"ModelName": MODEL},
+    )  # fmt: skip
+    stubber.add_response(
+        "describe_endpoint_config",
+        {"EndpointConfigName": CONFIG, "EndpointConfigArn": arn_of("endpoint-config", CONFIG),
+         "ProductionVariants": [VARIANT], "CreationTime": NOW},
+        {"EndpointConfigName": CONFIG},
+    )  # fmt: skip
     result = scripts.deploy_endpoint.handle(EVENT, client)
     assert (result["action"], result["status"]) == ("updated", "Updating")
 
 
 def test_endpoint_mid_update_is_reported_clearly(scripts, stubbed):
     client, stubber = stubbed
+    expect_approved(stubber)
+    expect_endpoint(stubber, "Updating", "census-endpoint-config-v2")
     expect_create_model(stubber)
     expect_create_config(stubber)
-    stubber.add_response(
-        "describe_endpoint",
-        endpoint("Updating", "census-endpoint-config-v2"),
-        {"EndpointName": "census-endpoint"},
-    )
     with pytest.raises(
         scripts.deploy_endpoint.DeployError, match="is Updating .* retry when it is InService"
     ):
@@ -225,10 +275,17 @@ def test_endpoint_mid_update_is_reported_clearly(scripts, stubbed):
 
 def test_failed_endpoint_is_reported_clearly(scripts, stubbed):
     client, stubber = stubbed
-    expect_create_model(stubber)
-    expect_create_config(stubber)
+    expect_approved(stubber)
     failed = dict(endpoint("Failed", "census-endpoint-config-v2"), FailureReason="image pull failed")
     stubber.add_response("describe_endpoint", failed, {"EndpointName": "census-endpoint"})
+    stubber.add_response(
+        "describe_endpoint_config",
+        {"EndpointConfigName": "census-endpoint-config-v2", "EndpointConfigArn": arn_of("endpoint-config", "x"),
+         "ProductionVariants": [VARIANT], "CreationTime": NOW},
+        {"EndpointConfigName": "census-endpoint-config-v2"},
+    )  # fmt: skip
+    expect_create_model(stubber)
+    expect_create_config(stubber)
     with pytest.raises(scripts.deploy_endpoint.DeployError, match="is Failed: image pull failed"):
         scripts.deploy_endpoint.handle(EVENT, client)
 
@@ -236,12 +293,7 @@ def test_failed_endpoint_is_reported_clearly(scripts, stubbed):
 def test_same_named_model_for_another_package_is_an_error(scripts, stubbed):
     client, stubber = stubbed
     expect_approved(stubber)
-    stubber.add_client_error(
-        "create_model",
-        service_error_code="ValidationException",
-        service_message=f'Cannot create already existing model "{arn_of("model", MODEL)}".',
-        http_status_code=400,
-    )
+    expect_no_endpoint(stubber)
     other = ARN.replace("/3", "/33")
     stubber.add_response(
         "describe_model",
@@ -261,8 +313,9 @@ def test_same_named_model_for_another_package_is_an_error(scripts, stubbed):
 def test_other_aws_errors_propagate(scripts, stubbed):
     client, stubber = stubbed
     expect_approved(stubber)
+    expect_no_endpoint(stubber)
     stubber.add_client_error(
-        "create_model",
+        "describe_model",
         service_error_code="AccessDeniedException",
         service_message="not allowed",
         http_status_code=403,
