@@ -17,6 +17,9 @@ Trials run warm (local/warm.py) when they can: forked from one process that impo
 heavy libraries once, each still a job of its own with the output, exit code and model of a cold
 trial; the first trial that runs starts the server (a resumed step that reuses every trial starts
 none). ``LGBM_PIPELINE_COLD_TRIALS=1`` runs each in a fresh process.
+
+A trial on several instances (InstanceCount > 1: data-parallel training) runs as one process per
+host, each in a container of its own under ``trials/{name}/hosts/`` (local/distributed.py), cold.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ...emit import render_json
-from .. import paths, warm
+from .. import distributed, paths, warm
 from ..context import StepContext, StepFailed, python
 from ..processes import shared_jobs
 from ..sampling import sample
@@ -62,11 +65,23 @@ def objective_value(log: str, regex: str) -> float | None:
     return float(last[0] if isinstance(last, tuple) else last)
 
 
-def _model_tarball(model_dir: Path) -> bytes:
+def _model_tarball(model_dirs: list[Path]) -> bytes:
+    """One model.tar.gz of every instance's /opt/ml/model (SageMaker aggregates them); a file that
+    two instances wrote is an error here (SageMaker: names "should not clash")."""
+    members: dict[str, Path] = {}
+    for model_dir in model_dirs:
+        for path in sorted(model_dir.rglob("*")):
+            name = str(path.relative_to(model_dir))
+            if name in members and not (path.is_dir() and members[name].is_dir()):
+                raise StepFailed(
+                    f"two instances wrote {name} in /opt/ml/model: SageMaker aggregates every "
+                    "instance's model dir into one model.tar.gz, so the names must not clash"
+                )
+            members.setdefault(name, path)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for path in sorted(model_dir.rglob("*")):
-            tar.add(path, arcname=str(path.relative_to(model_dir)), recursive=False)
+        for name in sorted(members):
+            tar.add(members[name], arcname=name, recursive=False)
     return raw.getvalue()
 
 
@@ -115,6 +130,9 @@ class _Trials:
         limits = self.config["ResourceLimits"]
         self.parallel = max(1, min(int(limits["MaxParallelTrainingJobs"]), ctx.cores))
         self.count = int(limits.get("MaxNumberOfTrainingJobs") or 10_000)
+        resources = self.job.get("HyperParameterTuningResourceConfig") or self.job.get("ResourceConfig") or {}
+        self.instances = int(resources.get("InstanceCount", 1))
+        self.instance_type = str(resources.get("InstanceType", "local"))
         self.reused: list[str] = []
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
@@ -127,7 +145,7 @@ class _Trials:
             **os.environ,
             **{f"SM_CHANNEL_{c.upper()}": str(p) for c, p in self.channels.items()},
             **per_trial,
-            "OMP_NUM_THREADS": str(max(1, self.ctx.cores // self.parallel)),
+            "OMP_NUM_THREADS": str(max(1, self.ctx.cores // (self.parallel * self.instances))),
         }
 
     def warm_server(self) -> warm.WarmTrials | None:
@@ -178,6 +196,8 @@ class _Trials:
             return done
         shutil.rmtree(trial, ignore_errors=True)  # an incomplete (or stale) attempt: nothing reused
         sub = StepContext(**{**self.ctx.__dict__, "work": trial})
+        if self.instances > 1:
+            return self._finish(name, key, hyperparameters, *self._run_cluster(sub, hyperparameters))
         code = sub.local_path(CODE_DIR)
         model_dir, output_dir = sub.local_path("/opt/ml/model"), sub.local_path("/opt/ml/output/data")
         for folder in (code, model_dir, output_dir):
@@ -185,18 +205,7 @@ class _Trials:
         with tarfile.open(fileobj=io.BytesIO(self.code_archive)) as tar:
             tar.extractall(code, filter="data")
         env = self.env(SM_MODEL_DIR=str(model_dir), SM_OUTPUT_DATA_DIR=str(output_dir))
-        command = [python(), str(code.joinpath(*self.program.split("/")))]
-        notes = []
-        for key_name, value in {**self.static, **hyperparameters}.items():
-            flag, mapped = (
-                sub.container_arg(f"--{key_name}", CODE_DIR),
-                sub.container_arg(str(value), CODE_DIR),
-            )
-            if mapped != str(value):
-                notes.append(
-                    f"note: --{key_name} {value} is a container path: {mapped} in this trial's dir\n"
-                )
-            command += [flag, mapped]
+        command, notes = self.command(sub, code, hyperparameters)
         log_path = trial / "log.txt"
         summary = {"TrainingJobName": name, "TunedHyperParameters": hyperparameters, "Log": str(log_path)}
         with log_path.open("w") as log:
@@ -210,13 +219,63 @@ class _Trials:
                     text = warm.run_job(sub, command, server.command(command), env, code)
             except StepFailed as err:
                 return {**summary, "TrainingJobStatus": "Failed", "FailureReason": str(err)}
+        return self._finish(name, key, hyperparameters, text, [model_dir])
+
+    def command(
+        self, sub: StepContext, code: Path, hyperparameters: dict[str, str]
+    ) -> tuple[list[str], list[str]]:
+        """A job's cold command (``python SCRIPT --name value ...``, container paths mapped into its
+        dir) and a note per mapped value."""
+        command = [python(), str(code.joinpath(*self.program.split("/")))]
+        notes = []
+        for key_name, value in {**self.static, **hyperparameters}.items():
+            flag, mapped = (
+                sub.container_arg(f"--{key_name}", CODE_DIR),
+                sub.container_arg(str(value), CODE_DIR),
+            )
+            if mapped != str(value):
+                notes.append(
+                    f"note: --{key_name} {value} is a container path: {mapped} in this trial's dir\n"
+                )
+            command += [flag, mapped]
+        return command, notes
+
+    def _run_cluster(
+        self, sub: StepContext, hyperparameters: dict[str, str]
+    ) -> tuple[str, list[Path] | StepFailed]:
+        """The trial as ``instances`` host processes (local/distributed.py); (first host's output,
+        every host's model dir), or ("", the failure)."""
+        (sub.work).mkdir(parents=True)
+        with (sub.work / "log.txt").open("w") as log:
+            sub.log = log
+            try:
+                return distributed.run_job(self, sub, hyperparameters)
+            except StepFailed as err:
+                return "", err
+
+    def _finish(
+        self,
+        name: str,
+        key: str,
+        hyperparameters: dict[str, str],
+        text: str,
+        model_dirs: list[Path] | StepFailed,
+    ) -> dict[str, Any]:
+        """The trial's summary from its log text and model dirs; its model and result stored."""
+        log_path = self.ctx.work / TRIALS / name / "log.txt"
+        summary = {"TrainingJobName": name, "TunedHyperParameters": hyperparameters, "Log": str(log_path)}
+        if isinstance(model_dirs, StepFailed):
+            return {**summary, "TrainingJobStatus": "Failed", "FailureReason": str(model_dirs)}
         value = objective_value(text, self.regex)
         if value is None:
             reason = (
                 f"objective metric {self.metric!r} never matched regex {self.regex!r} in the training log"
             )
             return {**summary, "TrainingJobStatus": "Failed", "FailureReason": reason}
-        tarball = _model_tarball(model_dir)  # /opt/ml/model only, as SageMaker uploads it
+        try:
+            tarball = _model_tarball(model_dirs)  # /opt/ml/model only, as SageMaker uploads it
+        except StepFailed as err:
+            return {**summary, "TrainingJobStatus": "Failed", "FailureReason": str(err)}
         self.ctx.store.put_bytes(self._model_uri(name), tarball)
         summary = {
             **summary,
@@ -229,7 +288,9 @@ class _Trials:
             "ModelSha256": hashlib.sha256(tarball).hexdigest(),
             "Summary": summary,
         }
-        paths.write_atomic(self.ctx.work, trial / RESULT, render_json(result).encode())  # last: it completed
+        paths.write_atomic(
+            self.ctx.work, log_path.parent / RESULT, render_json(result).encode()
+        )  # last: it completed
         return summary
 
 
