@@ -32,7 +32,6 @@ from .store import ObjectStore
 
 if TYPE_CHECKING:
     from .serve_http import EndpointServer
-    from .variants import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +184,7 @@ def load_model(
 
 
 def make_server(
-    model: ServingModel | Endpoint, host: str = "127.0.0.1", port: int = 8080, **options: Any
+    model: ServingModel | Any, host: str = "127.0.0.1", port: int = 8080, **options: Any
 ) -> EndpointServer:
     """An HTTP server for ``model`` (one model, or an endpoint's variants: variants.Endpoint) on
     ``host:port`` (0: any free port), not yet serving: call ``serve_forever()``, ``shutdown()`` from

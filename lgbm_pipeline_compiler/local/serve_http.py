@@ -59,7 +59,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TextIO
 
@@ -74,8 +75,6 @@ from waitress.utilities import (
     RequestHeaderFieldsTooLarge,
     ServerNotImplemented,
 )
-
-from .variants import Request
 
 MAX_BODY_BYTES = 6291456
 """InvokeEndpoint's request body limit (botocore sagemaker-runtime ``BodyBlob``: max 6291456)."""
@@ -96,6 +95,24 @@ StartResponse = Callable[..., Any]
 _queue_log = logging.getLogger(__name__ + ".queue")
 _queue_log.addHandler(logging.NullHandler())
 _queue_log.propagate = False  # waitress warns "Task queue depth is N" at every burst
+
+
+@dataclass(frozen=True)
+class Request:
+    """One POST /invocations: the body and the headers InvokeEndpoint sends."""
+
+    body: bytes
+    content_type: str | None
+    accept: str | None
+    headers: Mapping[str, str]  # lower-case names
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class RequestTimeout(Error):

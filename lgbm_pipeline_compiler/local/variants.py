@@ -31,12 +31,13 @@ import bisect
 import itertools
 import random
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .capture import CaptureConfig, CaptureWriter
 from .serve import ServingModel, load_model
+from .serve_http import Answer, Request
 from .store import ObjectStore
 
 TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
@@ -55,24 +56,6 @@ class Variant:
     name: str
     model: ServingModel
     weight: float
-
-
-@dataclass(frozen=True)
-class Request:
-    """One POST /invocations: the body and the headers InvokeEndpoint sends."""
-
-    body: bytes
-    content_type: str | None
-    accept: str | None
-    headers: Mapping[str, str]  # lower-case names
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    content_type: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _one_line_400(reason: str) -> Answer:
