@@ -341,7 +341,7 @@ def handle(event: Any, client: Any, scaling: Any = None, wait_seconds: float = 0
     before registering its autoscaling (deploy_scaling.py)."""
     plan = parse_event(event)
     if plan["autoscaling"] is not None and scaling is None:
-        raise ValueError("the event asks for autoscaling but no Application Auto Scaling client was given")
+        raise DeployError("the event asks for autoscaling but no Application Auto Scaling client was given")
     status = approval_status(client, plan)
     if status != APPROVED:
         return skipped(plan, status)

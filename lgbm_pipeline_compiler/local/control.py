@@ -28,6 +28,13 @@ Model packages live in the local registry (registry.py, same work dir): ``descri
 ``update_model_package`` and ``list_model_packages`` return DescribeModelPackage,
 UpdateModelPackage and ListModelPackages output shapes.
 
+``describe_endpoint_config`` returns the CreateEndpointConfig request as recorded (ProductionVariants
+with VariantName, ModelName, InitialVariantWeight, InstanceType or ServerlessConfig; DataCaptureConfig)
+plus EndpointConfigArn and CreationTime: DescribeEndpointConfig's shape. ``describe_endpoint`` adds
+DescribeEndpoint's ProductionVariants summaries (weights, instance counts or serverless config) and
+DataCaptureConfig summary computed from that config. Application Auto Scaling's local client
+(autoscaling.py) sets a variant's instance count within its registered range.
+
 Layout: {work_dir}/control/{models,endpoint-configs,endpoints}/{name}.json, and
 {work_dir}/control/pending-deployments/{group}-{version}.json: the deploy events whose package was
 not yet approved (written by the local Lambda executor, run by `lgbm-pipeline registry approve`).
@@ -38,7 +45,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -69,37 +75,36 @@ def _operation(name: str) -> Any:
     return _service_model().operation_model(name)
 
 
-def _constraint_problems(params: dict[str, Any], shape: Any) -> list[str]:
-    """Enum, pattern and maximum length of top-level string members (what ParamValidator skips)."""
-    problems = []
-    for key, value in params.items():
-        member = shape.members.get(key)
-        if member is None or member.type_name != "string" or not isinstance(value, str):
-            continue
-        where, meta = key[:1].lower() + key[1:], member.metadata
-        fail = f"Value '{value}' at '{where}' failed to satisfy constraint: Member must"
-        if member.enum and value not in member.enum:
-            problems.append(f"{fail} satisfy enum value set: [{', '.join(member.enum)}]")
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{fail} have length less than or equal to {meta['max']}")
-        try:
-            pattern = re.compile(meta["pattern"]) if "pattern" in meta else None
-        except re.error:  # a Java-only construct: SageMaker checks it, we cannot
-            pattern = None
-        if pattern is not None and not pattern.fullmatch(value):
-            problems.append(f"{fail} satisfy regular expression pattern: {meta['pattern']}")
-    return problems
+def _enum_message(problem: Any, shape: Any) -> str:
+    """The service's enum wording: every allowed value, no suggestion (the linter shortens both)."""
+    for key in problem.member:
+        kind = shape.type_name
+        shape = shape.member if kind == "list" else shape.value if kind == "map" else shape.members[key]
+    where = problem.path
+    return (
+        f"Value '{problem.value}' at '{where}' failed to satisfy constraint: Member must satisfy enum "
+        f"value set: [{', '.join(shape.enum)}]"
+    )
 
 
-def validated(operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Refuse a request as boto3 (ParamValidationError) or SageMaker (ValidationException) would."""
+def validated(operation: str, params: dict[str, Any], model: Any = None) -> dict[str, Any]:
+    """Refuse a request as boto3 (ParamValidationError) or the service (ValidationException) would:
+    botocore's ParamValidator first, then every member's enum, pattern and maximum (length, count,
+    value), nested ones too (lint/requests.py, in SageMaker's wording). ``model``: another service's
+    model than SageMaker's (local/autoscaling.py passes application-autoscaling's)."""
     from botocore.validate import ParamValidator
 
-    shape = _operation(operation).input_shape
+    from ..lint.requests import check_value
+
+    shape = (model or _service_model()).operation_model(operation).input_shape
     report = ParamValidator().validate(params, shape)
     if report.has_errors():
         raise ParamValidationError(report=report.generate_report())
-    problems = _constraint_problems(params, shape)
+    problems = [
+        _enum_message(p, shape) if p.kind == "enum" else p.message
+        for p in check_value(params, shape)
+        if p.kind in ("enum", "max", "pattern")
+    ]
     if problems:
         count = len(problems)
         raise _error(
@@ -196,8 +201,35 @@ class LocalSageMaker:
         )
 
     def describe_endpoint(self, **params: Any) -> dict[str, Any]:
+        """DescribeEndpoint's output: the record, and its config's variants and data capture as
+        DescribeEndpoint summarises them (ProductionVariantSummary, DataCaptureConfigSummary)."""
         validated("DescribeEndpoint", params)
-        return self._read("endpoints", params["EndpointName"], "DescribeEndpoint", "endpoint")
+        record = self._read("endpoints", params["EndpointName"], "DescribeEndpoint", "endpoint")
+        members = _operation("DescribeEndpoint").output_shape.members
+        described = {k: v for k, v in record.items() if k in members}
+        config = self._read(
+            "endpoint-configs", record["EndpointConfigName"], "DescribeEndpoint", "endpoint configuration"
+        )
+        capacity = record.get("VariantCapacity", {})  # set by local Application Auto Scaling
+        described["ProductionVariants"] = [
+            _variant_summary(v, capacity) for v in config["ProductionVariants"]
+        ]
+        capture = config.get("DataCaptureConfig")
+        if capture is not None:
+            described["DataCaptureConfig"] = {
+                "EnableCapture": capture.get("EnableCapture", True),
+                "CaptureStatus": "Started" if capture.get("EnableCapture", True) else "Stopped",
+                "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
+                "DestinationS3Uri": capture["DestinationS3Uri"],
+                **({"KmsKeyId": capture["KmsKeyId"]} if "KmsKeyId" in capture else {}),
+            }
+        return described
+
+    def set_variant_capacity(self, endpoint: str, variant: str, count: int) -> None:
+        """The desired instance count of a variant, as Application Auto Scaling sets it (local/autoscaling.py)."""
+        record = self._read("endpoints", endpoint, "UpdateEndpointWeightsAndCapacities", "endpoint")
+        record["VariantCapacity"] = {**record.get("VariantCapacity", {}), variant: count}
+        self._write(self._path("endpoints", endpoint), record)
 
     def create_endpoint(self, **request: Any) -> dict[str, Any]:
         validated("CreateEndpoint", request)
@@ -221,6 +253,7 @@ class LocalSageMaker:
         record = self._read("endpoints", name, "UpdateEndpoint", "endpoint")
         self._read("endpoint-configs", config, "UpdateEndpoint", "endpoint configuration")
         record.update(EndpointConfigName=config, EndpointStatus="InService", LastModifiedTime=now())
+        record.pop("VariantCapacity", None)  # the new config's InitialInstanceCount (not retained)
         self._write(self._path("endpoints", name), record)
         return {"EndpointArn": record.get("EndpointArn") or self._arn("endpoint", name)}
 
@@ -351,6 +384,25 @@ class LocalSageMaker:
 
     def clear_pending_deployment(self, arn: str) -> None:
         self._pending_path(arn).unlink(missing_ok=True)
+
+
+def _variant_summary(variant: dict[str, Any], capacity: dict[str, int]) -> dict[str, Any]:
+    """DescribeEndpoint's ProductionVariantSummary of a config's ProductionVariant."""
+    weight = variant.get("InitialVariantWeight", 1.0)
+    summary: dict[str, Any] = {
+        "VariantName": variant["VariantName"],
+        "CurrentWeight": weight,
+        "DesiredWeight": weight,
+    }
+    if "ServerlessConfig" in variant:
+        summary.update(
+            CurrentServerlessConfig=variant["ServerlessConfig"],
+            DesiredServerlessConfig=variant["ServerlessConfig"],
+        )
+    else:
+        count = capacity.get(variant["VariantName"], variant.get("InitialInstanceCount", 1))
+        summary.update(CurrentInstanceCount=count, DesiredInstanceCount=count)
+    return summary
 
 
 def _summary(package: dict[str, Any]) -> dict[str, Any]:

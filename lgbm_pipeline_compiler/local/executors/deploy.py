@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..autoscaling import LocalApplicationAutoScaling
 from ..context import StepContext, StepFailed
 from ..control import LocalSageMaker
 
@@ -28,7 +29,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     )
     control = LocalSageMaker(ctx.work_dir, ctx.services.get("registry"))
     try:
-        result = deploy_endpoint.handle(event, control)
+        result = deploy_endpoint.handle(event, control, LocalApplicationAutoScaling(control))
     except (ValueError, deploy_endpoint.DeployError, BotoCoreError, ClientError) as err:
         # BotoCoreError: a request boto3 refuses; ClientError: one SageMaker refuses, in its words
         raise StepFailed(f"deploy handler: {err}") from None
@@ -38,6 +39,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
         ctx.note = f"deploy skipped: {result['reason']} (pending deployment kept in {path})"
     else:
         ctx.note = f"{result['action']} endpoint {result['endpoint_name']} ({result['endpoint_config_name']})"
+        if "autoscaling" in result:
+            ctx.note += f"; autoscaling {result['autoscaling']}"
     ctx.log.write(ctx.note + "\n")
     outputs = {o["OutputName"]: result.get(o["OutputName"]) for o in ctx.step.get("OutputParameters", [])}
     return {"OutputParameters": outputs, **outputs}
