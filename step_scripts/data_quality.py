@@ -503,13 +503,12 @@ def check_constraints(
 
 
 def read_split(directory: Path, schema: Mapping[str, Any]) -> pd.DataFrame:
-    """The features of every CSV in a preprocessing split dir (header, target first), categoricals as
-    text and missing values as NaN, in the schema's order."""
+    """The features of every CSV in a preprocessing split dir (header, target first) as text, as
+    Model Monitor's analyzer reads a CSV (empty fields missing), in the schema's order."""
     files = sorted(p for p in directory.iterdir() if p.name.endswith((".csv", ".csv.gz")))
     if not files:
         raise ValueError(f"no CSV files in {directory.name}/")
-    dtypes = {name: str for name in schema["categorical"]}
-    frames = [pd.read_csv(f, dtype=dtypes, keep_default_na=False, na_values=[""]) for f in files]
+    frames = [pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""]) for f in files]
     frame = pd.concat(frames, ignore_index=True)
     absent = [c for c in schema["features"] if c not in frame.columns]
     if absent:

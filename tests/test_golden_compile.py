@@ -41,6 +41,8 @@ def test_the_corpus_covers_every_documented_case():
         "production",
         "bundled",
         "batch_transform",
+        "data_quality",
+        "data_quality_builtin",
         "distributed",
     }
 

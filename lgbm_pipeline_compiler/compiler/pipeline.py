@@ -17,6 +17,8 @@ from .steps import (
     batch_transform,
     clarify,
     clarify_builtin,
+    data_quality,
+    data_quality_builtin,
     deploy,
     evaluation,
     model,
@@ -48,10 +50,15 @@ def build(spec: PipelineSpec) -> Built:
     if spec.clarify is not None:
         engine = clarify_builtin if spec.clarify.engine == "builtin" else clarify
         checks = engine.build(ctx, data, tuned, modeled)
+    quality = None
+    if spec.data_quality is not None:
+        clarify_engine = spec.clarify.engine if spec.clarify is not None else None
+        builtin = spec.data_quality.resolved_engine(clarify_engine) == "builtin"
+        quality = (data_quality_builtin if builtin else data_quality).build(ctx, data)
 
     gated: list[Any] = []  # registered, deployed and scored only if the gate passes
     if spec.registry is not None:
-        registered = registry.build(ctx, modeled, evaluated, checks)
+        registered = registry.build(ctx, modeled, evaluated, checks, quality)
         gated.append(registered.step)
         if spec.deploy is not None:
             gated.append(deploy.build(ctx, registered).step)
@@ -62,7 +69,15 @@ def build(spec: PipelineSpec) -> Built:
     pipeline = Pipeline(
         name=spec.pipeline.name,
         parameters=params.parameters,
-        steps=[data.step, tuned.step, modeled.step, evaluated.step, *checks.steps, gate],
+        steps=[
+            data.step,
+            tuned.step,
+            modeled.step,
+            evaluated.step,
+            *checks.steps,
+            *(quality.steps if quality else []),
+            gate,
+        ],
         sagemaker_session=session,
     )
     return Built(pipeline=pipeline, artifacts=ctx.artifacts, captured_uploads=captured)

@@ -1,10 +1,12 @@
-"""The first run of a pipeline with Clarify checks: which parameters establish the first baselines.
+"""The first run of a pipeline with checks: which parameters establish the first baselines.
 
 ClarifyCheckStep's documentation: with SkipCheck False, "the previous baseline of the configured
 check type must be available" — on a pipeline's first execution there is none, so each check must
-run with SkipCheck=True and RegisterNewBaseline=True (as the SageMaker examples do). This module
-reads those parameters from a definition: the ClarifyCheck steps' SkipCheck/RegisterNewBaseline,
-and the builtin engine's --skip-check/--register-new-baseline job arguments.
+run with SkipCheck=True and RegisterNewBaseline=True (as the SageMaker examples do); QualityCheckStep
+follows the same lifecycle ("Baseline calculation, drift detection and lifecycle with ClarifyCheck
+and QualityCheck steps", SageMaker Developer Guide). This module reads those parameters from a
+definition: the ClarifyCheck and QualityCheck steps' SkipCheck/RegisterNewBaseline, and the
+builtin engines' --skip-check/--register-new-baseline job arguments.
 """
 
 from __future__ import annotations
@@ -63,12 +65,15 @@ def first_run_parameters(definition: dict[str, Any]) -> dict[str, str]:
             if parameter is not None:
                 found[parameter] = "true"
             elif str(value).lower() != "true":
+                section = "data_quality" if step["Name"] == "DataQualityCheck" else "clarify.<check>"
                 raise FirstRunError(
                     f"step {step['Name']}: {name} is fixed to {value!r} in the definition, so a first run "
-                    f"cannot set it; expose clarify.<check>.baseline.{_spec_key(name)} under `parameters:`"
+                    f"cannot set it; expose {section}.baseline.{_spec_key(name)} under `parameters:`"
                 )
     if not checks:
-        raise FirstRunError("the pipeline has no Clarify checks: a first run needs no baseline switches")
+        raise FirstRunError(
+            "the pipeline has no Clarify or data quality checks: a first run needs no baseline switches"
+        )
     return dict(sorted(found.items()))
 
 
@@ -82,6 +87,10 @@ def start_execution_command(pipeline_name: str, parameters: dict[str, str]) -> s
     return f"aws sagemaker start-pipeline-execution --pipeline-name {pipeline_name} --pipeline-parameters {pairs}"
 
 
+def _step_class(step: dict[str, Any]) -> str:
+    return "QualityCheckStep" if step.get("Type") == "QualityCheck" else "ClarifyCheckStep"
+
+
 def no_baseline_message(step: dict[str, Any], group: str | None) -> str:
     """Why a check with no previous baseline fails, and the parameters that establish one."""
     where = (
@@ -93,6 +102,6 @@ def no_baseline_message(step: dict[str, Any], group: str | None) -> str:
         switches.append(f"{parameter}=true" if parameter else f"{name}=true")
     return (
         f"no {step.get('CheckType', 'check')} baseline: none supplied (SuppliedBaselineConstraints) and {where}. "
-        "ClarifyCheckStep needs the previous baseline unless SkipCheck and RegisterNewBaseline are both true; "
+        f"{_step_class(step)} needs the previous baseline unless SkipCheck and RegisterNewBaseline are both true; "
         f"for a first run set {' and '.join(switches)} (locally: lgbm-pipeline run --local --first-run)"
     )

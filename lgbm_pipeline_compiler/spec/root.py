@@ -11,6 +11,7 @@ from .batch_transform import BatchTransformSection
 from .cache import CacheSection
 from .clarify import ClarifySection
 from .data import DataSection
+from .data_quality import DataQualitySection
 from .dependencies import DependencyMode
 from .deploy import DeploySection
 from .encryption import EncryptionSection
@@ -61,6 +62,8 @@ class PipelineSpec(Section):
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
     quality_gate: QualityGateSection
     clarify: ClarifySection | None = None
+    data_quality: DataQualitySection | None = None
+    """The training data's data-quality baseline (Model Monitor statistics and constraints)."""
     registry: RegistrySection | None = None
     deploy: DeploySection | None = None
     batch_transform: BatchTransformSection | None = None

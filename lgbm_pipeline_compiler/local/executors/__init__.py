@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..context import StepContext
-from . import catalog, clarify, condition, deploy, fail, processing, transform, tuning
+from . import catalog, clarify, condition, deploy, fail, processing, quality, transform, tuning
 
 Executor = Callable[[StepContext], dict[str, Any]]
 
@@ -16,6 +16,7 @@ EXECUTORS: dict[str, Executor] = {
     "Model": catalog.create_model,
     "RegisterModel": catalog.register_model,
     "ClarifyCheck": clarify.run,
+    "QualityCheck": quality.run,
     "Lambda": deploy.run,
     "Condition": condition.run,
     "Transform": transform.run,

@@ -1,0 +1,178 @@
+"""`data_quality:` (engine sagemaker-model-monitor) → the baseline dataset, then a QualityCheckStep.
+
+Model Monitor's analyzer profiles every column of its baseline dataset, and the model's endpoint
+receives the features only: so a small processing step (step_scripts/data_quality_check.py
+``--mode dataset``) writes the training split's features with a header, and the QualityCheckStep
+(DataQualityCheckConfig, ``DatasetFormat.csv(header=True)``) baselines that file. Without the
+target column, monitoring captured traffic against this baseline reports no missing column.
+
+Baseline parameters follow the Clarify checks (skip check, register new baseline, supplied
+statistics and constraints, fail on violation); the previous baseline is the latest Approved
+package's in the registry's model package group (QualityCheckStep's ModelPackageGroupName). The
+registry registers the result as AWS's own pipelines do (the SageMaker example pipelines'
+``ModelMetrics(model_data_statistics=CalculatedBaselineStatistics, ...)`` and
+``DriftCheckBaselines(model_data_statistics=BaselineUsedForDriftCheckStatistics, ...)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagemaker.model_monitor.dataset_format import DatasetFormat
+from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+from sagemaker.workflow.check_job_config import CheckJobConfig
+from sagemaker.workflow.functions import Join
+from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+from sagemaker.workflow.steps import CacheConfig, ProcessingStep
+
+from ...errors import CompileError
+from ..artifacts import read_script
+from ..containers import LIB_DIR, shared_module_input, sklearn_image
+from ..context import BuildContext
+from ..handles import Preprocessed
+from ..production import kms_keys, network_config, retry_policies
+
+STEP_NAME = "DataQualityCheck"
+DATASET_STEP = "DataQualityDataset"
+SECTION = "data_quality"
+SCRIPT, MODULE = "data_quality_check.py", "data_quality.py"
+DATA_DIR, OUTPUT_DIR = "/opt/ml/processing/input/data", "/opt/ml/processing/output"
+MODULE_DIR = "/opt/ml/processing/input/data_quality"
+ENV = {"PYTHONPATH": f"{LIB_DIR}:{MODULE_DIR}"}
+"""The shared step-script modules and data_quality.py on the job's path."""
+
+
+@dataclass(frozen=True)
+class DataQualityChecked:
+    """The data-quality steps and the S3 URIs of the calculated baseline and of the baseline later
+    drift checks use (QualityCheckStep's CalculatedBaseline* / BaselineUsedForDriftCheck*)."""
+
+    steps: list[Any]
+    statistics_uri: Any
+    constraints_uri: Any
+    drift_statistics_uri: Any
+    drift_constraints_uri: Any
+    baseline_dataset_uri: Any = field(default=None)
+
+
+def cache_config(ctx: BuildContext) -> CacheConfig | None:
+    """The spec's cache settings for these steps (the global ones: `cache.overrides` has no
+    `data_quality` key yet)."""
+    enabled, expire_after = ctx.spec.cache.config(SECTION)
+    return CacheConfig(enable_caching=True, expire_after=expire_after) if enabled else None
+
+
+def job_settings(ctx: BuildContext) -> dict[str, Any]:
+    """cache_config and retry_policies of a processing step here (only those that are set)."""
+    kwargs: dict[str, Any] = {}
+    cache, retries = cache_config(ctx), retry_policies(ctx, SECTION)
+    if cache is not None:
+        kwargs["cache_config"] = cache
+    if retries:
+        kwargs["retry_policies"] = retries
+    return kwargs
+
+
+def processor(ctx: BuildContext, base_job_name: str) -> ScriptProcessor:
+    """data_quality_check.py in the scikit-learn image: pandas and numpy only, nothing installed."""
+    section = ctx.spec.data_quality
+    assert section is not None
+    return ScriptProcessor(
+        image_uri=sklearn_image(ctx, ctx.spec.training.framework_version),
+        command=["python3"],
+        role=ctx.role,
+        instance_type=ctx.params("data_quality.instance_type"),
+        instance_count=1,
+        volume_size_in_gb=section.volume_size_gb,
+        max_runtime_in_seconds=section.max_runtime_seconds,
+        base_job_name=base_job_name,
+        env=dict(ENV),
+        network_config=network_config(ctx, SECTION),
+        **kms_keys(ctx, SECTION),
+        sagemaker_session=ctx.session,
+    )
+
+
+def code_inputs(ctx: BuildContext, data: Preprocessed) -> list[ProcessingInput]:
+    """The training split, the shared step-script modules and data_quality.py."""
+    name, module = read_script(MODULE, ctx.spec.source_dir)
+    return [
+        ProcessingInput(source=data.train, destination=DATA_DIR, input_name="train"),
+        shared_module_input(ctx),
+        ProcessingInput(
+            source=ctx.artifacts.add_bundle("data_quality", {name: module}),
+            destination=MODULE_DIR,
+            input_name="data_quality",
+        ),
+    ]
+
+
+def _dataset(ctx: BuildContext, data: Preprocessed) -> tuple[ProcessingStep, Any]:
+    output = ProcessingOutput(
+        output_name="baseline_dataset", source=OUTPUT_DIR, destination=ctx.run_uri(DATASET_STEP)
+    )
+    step_args = processor(ctx, "data-quality-dataset").run(
+        code=ctx.script_uri(SCRIPT),
+        inputs=code_inputs(ctx, data),
+        outputs=[output],
+        arguments=["--mode", "dataset", "--data-dir", DATA_DIR, "--output-dir", OUTPUT_DIR],
+    )
+    step = ProcessingStep(DATASET_STEP, step_args=step_args, **job_settings(ctx))
+    uri = step.properties.ProcessingOutputConfig.Outputs["baseline_dataset"].S3Output.S3Uri
+    return step, Join(on="/", values=[uri, "baseline.csv"])
+
+
+def build(ctx: BuildContext, data: Preprocessed) -> DataQualityChecked:
+    section = ctx.spec.data_quality
+    assert section is not None
+    dataset_step, dataset_uri = _dataset(ctx, data)
+    base = "data_quality.baseline"
+    check_job = CheckJobConfig(
+        role=ctx.role,
+        instance_count=ctx.params("data_quality.instance_count"),
+        instance_type=ctx.params("data_quality.instance_type"),
+        volume_size_in_gb=section.volume_size_gb,
+        max_runtime_in_seconds=section.max_runtime_seconds,
+        base_job_name="data-quality-baseline",
+        network_config=network_config(ctx, SECTION),
+        **kms_keys(ctx, SECTION),
+        sagemaker_session=ctx.session,
+    )
+    config = DataQualityCheckConfig(
+        baseline_dataset=dataset_uri,
+        dataset_format=DatasetFormat.csv(header=True),
+        output_s3_uri=ctx.run_uri(STEP_NAME, "baseline"),
+    )
+    step = QualityCheckStep(
+        STEP_NAME,
+        quality_check_config=config,
+        check_job_config=check_job,
+        skip_check=ctx.params(f"{base}.skip_check"),
+        register_new_baseline=ctx.params(f"{base}.register_new_baseline"),
+        supplied_baseline_statistics=ctx.params(f"{base}.supplied_statistics"),
+        supplied_baseline_constraints=ctx.params(f"{base}.supplied_constraints"),
+        fail_on_violation=section.baseline.fail_on_violation,
+        model_package_group_name=ctx.spec.registry.model_package_group if ctx.spec.registry else None,
+        cache_config=cache_config(ctx),
+    )
+    props = step.properties
+    return DataQualityChecked(
+        steps=[dataset_step, step],
+        statistics_uri=props.CalculatedBaselineStatistics,
+        constraints_uri=props.CalculatedBaselineConstraints,
+        drift_statistics_uri=props.BaselineUsedForDriftCheckStatistics,
+        drift_constraints_uri=props.BaselineUsedForDriftCheckConstraints,
+        baseline_dataset_uri=dataset_uri,
+    )
+
+
+def require_one_instance(ctx: BuildContext) -> None:
+    """The builtin engine's job runs on one instance (engine from clarify.engine: not validated)."""
+    section = ctx.spec.data_quality
+    if section is not None and section.instance_count != 1:
+        raise CompileError(
+            f"data_quality.instance_count is {section.instance_count}, but the builtin engine (chosen by "
+            "clarify.engine: builtin) profiles the data on one instance: set data_quality.instance_count: 1 "
+            "or data_quality.engine: sagemaker-model-monitor"
+        )

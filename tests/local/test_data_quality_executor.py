@@ -1,0 +1,205 @@
+"""The local QualityCheck executor: the DataQualityCheck step of the data_quality golden, run with
+data_quality.py on a small dataset, under QualityCheckStep's baseline lifecycle (first run, the
+latest Approved package's baseline, supplied baselines, skip check, violations failing the step)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lgbm_pipeline_compiler import load_spec
+from lgbm_pipeline_compiler.compiler import compile_definition
+from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
+from lgbm_pipeline_compiler.local.executors import EXECUTORS
+from lgbm_pipeline_compiler.local.expressions import Resolver
+from lgbm_pipeline_compiler.local.registry import LocalRegistry
+from lgbm_pipeline_compiler.local.store import ObjectStore
+
+REPO = Path(__file__).resolve().parents[2]
+GROUP = "census-income-lgbm"
+DATASET_PREFIX = "s3://b/runs/r1/DataQualityDataset"
+OUTPUT = "s3://lgbm-pipelines-111122223333/census-income/dev/runs/r1/DataQualityCheck/baseline"
+
+
+@pytest.fixture(scope="module")
+def check_step() -> dict:
+    definition = compile_definition(
+        load_spec(REPO / "tests" / "golden" / "data_quality" / "spec.yaml")
+    ).definition
+    return next(s for s in definition["Steps"] if s["Type"] == "QualityCheck")
+
+
+def frame(shift: int = 0, rows: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "Age": rng.integers(17, 90, size=rows) + shift,
+            "Sex": rng.choice(["Female", "Male"], size=rows, p=[0.33, 0.67]),
+            "Hours per week": rng.integers(1, 99, size=rows),
+        }
+    )
+
+
+def context(tmp_path: Path, step: dict, data: pd.DataFrame, **parameters) -> StepContext:
+    work_dir = tmp_path / "work"
+    store = ObjectStore(work_dir)
+    store.put_bytes(f"{DATASET_PREFIX}/baseline.csv", data.to_csv(index=False).encode())
+    values = {
+        "SkipDataQualityCheck": False,
+        "RegisterNewDataQualityBaseline": False,
+        "SuppliedDataQualityStatistics": "",
+        "SuppliedDataQualityConstraints": "",
+        "DataQualityInstanceType": "ml.m5.xlarge",
+        **parameters,
+    }
+    outputs = {"Outputs": {"baseline_dataset": {"S3Output": {"S3Uri": DATASET_PREFIX}}}}
+    resolver = Resolver(
+        values,
+        {"PipelineExecutionId": "r1"},
+        {"DataQualityDataset": {"ProcessingOutputConfig": outputs}},
+        None,
+    )
+    return StepContext(
+        step=step,
+        resolve=resolver,
+        store=store,
+        work=work_dir / "runs" / "r1" / "steps" / "DataQualityCheck",
+        log=io.StringIO(),
+        execution_id="r1",
+        work_dir=work_dir,
+        cores=1,
+        region="us-east-1",
+        account="111122223333",
+        services={"registry": LocalRegistry(work_dir, "us-east-1", "111122223333")},
+    )
+
+
+def approve(ctx: StepContext, statistics: str, constraints: str) -> None:
+    source = {"ContentType": "application/json"}
+    quality = {"Statistics": {**source, "S3Uri": statistics}, "Constraints": {**source, "S3Uri": constraints}}
+    request = {"ModelPackageGroupName": GROUP, "ModelApprovalStatus": "Approved"}
+    ctx.services["registry"].register({**request, "DriftCheckBaselines": {"ModelDataQuality": quality}})
+
+
+def test_a_first_run_computes_the_baseline(tmp_path, check_step):
+    ctx = context(
+        tmp_path, check_step, frame(), SkipDataQualityCheck=True, RegisterNewDataQualityBaseline=True
+    )
+    properties = EXECUTORS["QualityCheck"](ctx)
+    assert properties["CalculatedBaselineStatistics"] == f"{OUTPUT}/statistics.json"
+    assert properties["CalculatedBaselineConstraints"] == f"{OUTPUT}/constraints.json"
+    assert properties["BaselineUsedForDriftCheckStatistics"] == f"{OUTPUT}/statistics.json"
+    assert properties["BaselineUsedForDriftCheckConstraints"] == f"{OUTPUT}/constraints.json"
+    statistics = json.loads(ctx.store.read_bytes(f"{OUTPUT}/statistics.json"))
+    assert statistics["dataset"] == {"item_count": 3000}
+    assert [(f["name"], f["inferred_type"]) for f in statistics["features"]] == [
+        ("Age", "Integral"),
+        ("Sex", "String"),
+        ("Hours per week", "Integral"),
+    ]
+    constraints = json.loads(ctx.store.read_bytes(f"{OUTPUT}/constraints.json"))
+    assert constraints["features"][1]["string_constraints"] == {"domains": ["Female", "Male"]}
+    assert "a first run" in ctx.log.getvalue()
+
+
+def test_without_a_baseline_only_a_first_run_succeeds(tmp_path, check_step):
+    ctx = context(tmp_path, check_step, frame(), SkipDataQualityCheck=True)
+    with pytest.raises(StepFailed) as failed:
+        EXECUTORS["QualityCheck"](ctx)
+    assert str(failed.value) == (
+        f"no DATA_QUALITY baseline: none supplied (SuppliedBaselineConstraints) and no Approved package in model "
+        f"package group {GROUP} has one. QualityCheckStep needs the previous baseline unless SkipCheck and "
+        "RegisterNewBaseline are both true; for a first run set SkipDataQualityCheck=true and "
+        "RegisterNewDataQualityBaseline=true (locally: lgbm-pipeline run --local --first-run)"
+    )
+
+
+def _first_baseline(tmp_path: Path, check_step: dict) -> tuple[str, str]:
+    first = context(
+        tmp_path / "first",
+        check_step,
+        frame(),
+        SkipDataQualityCheck=True,
+        RegisterNewDataQualityBaseline=True,
+    )
+    EXECUTORS["QualityCheck"](first)
+    return (
+        json.loads(first.store.read_bytes(f"{OUTPUT}/statistics.json")),
+        json.loads(first.store.read_bytes(f"{OUTPUT}/constraints.json")),
+    )
+
+
+def _put(ctx: StepContext, uri: str, document: dict) -> str:
+    ctx.store.put_bytes(uri, json.dumps(document).encode())
+    return uri
+
+
+def test_the_latest_approved_baseline_is_checked_and_drift_fails_the_step(tmp_path, check_step):
+    statistics, constraints = _first_baseline(tmp_path, check_step)
+    same = context(tmp_path / "same", check_step, frame())
+    approve(
+        same,
+        _put(same, "s3://b/v1/statistics.json", statistics),
+        _put(same, "s3://b/v1/constraints.json", constraints),
+    )
+    properties = EXECUTORS["QualityCheck"](same)
+    assert properties["BaselineUsedForDriftCheckStatistics"] == "s3://b/v1/statistics.json"
+    assert properties["BaselineUsedForDriftCheckConstraints"] == "s3://b/v1/constraints.json"
+    assert json.loads(same.store.read_bytes(f"{OUTPUT}/constraint_violations.json")) == {"violations": []}
+    assert f"(latest Approved package in model package group {GROUP})" in same.log.getvalue()
+
+    older = context(tmp_path / "older", check_step, frame(shift=20))
+    approve(
+        older,
+        _put(older, "s3://b/v1/statistics.json", statistics),
+        _put(older, "s3://b/v1/constraints.json", constraints),
+    )
+    with pytest.raises(
+        StepFailed, match=r"^data quality check failed: Age: baseline_drift_check: Baseline drift distance: "
+    ):
+        EXECUTORS["QualityCheck"](older)
+    violations = json.loads(older.store.read_bytes(f"{OUTPUT}/constraint_violations.json"))["violations"]
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in violations] == [
+        ("Age", "baseline_drift_check")
+    ]
+
+
+def test_skip_check_records_violations_and_a_supplied_baseline_wins(tmp_path, check_step):
+    statistics, constraints = _first_baseline(tmp_path, check_step)
+    constraints["features"][1]["string_constraints"]["domains"] = ["Female"]  # Male is now unknown
+    ctx = context(
+        tmp_path / "skip",
+        check_step,
+        frame(),
+        SkipDataQualityCheck=True,
+        SuppliedDataQualityStatistics="s3://b/supplied/statistics.json",
+        SuppliedDataQualityConstraints="s3://b/supplied/constraints.json",
+    )
+    _put(ctx, "s3://b/supplied/statistics.json", statistics)
+    _put(ctx, "s3://b/supplied/constraints.json", constraints)
+    properties = EXECUTORS["QualityCheck"](ctx)  # no registry lookup: nothing is approved
+    assert properties["BaselineUsedForDriftCheckConstraints"] == "s3://b/supplied/constraints.json"
+    violations = json.loads(ctx.store.read_bytes(f"{OUTPUT}/constraint_violations.json"))["violations"]
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in violations] == [
+        ("Sex", "categorical_values_check")
+    ]
+    assert "(supplied)" in ctx.log.getvalue()
+
+
+def test_a_headerless_dataset_gets_sparks_column_names(tmp_path, check_step):
+    step = json.loads(json.dumps(check_step))
+    step["Arguments"]["Environment"]["dataset_format"] = json.dumps({"csv": {"header": False}})
+    ctx = context(
+        tmp_path, step, frame(rows=50), SkipDataQualityCheck=True, RegisterNewDataQualityBaseline=True
+    )
+    ctx.store.put_bytes(
+        f"{DATASET_PREFIX}/baseline.csv", frame(rows=50).to_csv(index=False, header=False).encode()
+    )
+    EXECUTORS["QualityCheck"](ctx)
+    statistics = json.loads(ctx.store.read_bytes(f"{OUTPUT}/statistics.json"))
+    assert [f["name"] for f in statistics["features"]] == ["_c0", "_c1", "_c2"]
