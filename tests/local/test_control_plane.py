@@ -525,3 +525,126 @@ def test_registry_approve_refuses_clearly(tmp_path: Path, capsys, argv, message)
     assert main([*argv, "--work-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+# -- endpoint options: data capture, A/B variants, autoscaling (local/autoscaling.py) --------------
+
+OPTIONS = {
+    "data_capture_config": {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://bucket/census/data-capture",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+    },
+    "variants": {"name": "challenger", "weight": 0.25, "keep_current": {"name": "champion", "weight": 0.75}},
+    "autoscaling": {"min_instances": 1, "max_instances": 4, "metric": "SageMakerVariantInvocationsPerInstance",
+                    "target_value": 70.0, "scale_in_cooldown": 300},
+}  # fmt: skip
+
+
+def test_lambda_step_applies_the_endpoint_options_end_to_end(tmp_path: Path):
+    """v1, then v2 beside it (A/B), each autoscaled; a repeated v2 invocation changes no record."""
+    from lgbm_pipeline_compiler.local.autoscaling import LocalApplicationAutoScaling
+
+    registry = LocalRegistry(tmp_path, "us-east-1", ACCOUNT)
+    registry.register(package_request("Approved"))
+    registry.register(package_request("Approved"))
+    _, ctx = run_deploy_step(tmp_path, {**DEPLOY_EVENT, **OPTIONS})
+    assert ctx.note == "created endpoint census-income-dev (census-income-dev-v1); autoscaling applied"
+    _, ctx = run_deploy_step(tmp_path, {**DEPLOY_EVENT, **OPTIONS, "model_package_arn": arn_of(2)})
+    assert ctx.note == "updated endpoint census-income-dev (census-income-dev-v2); autoscaling applied"
+    control = LocalSageMaker(tmp_path)
+    config = control.describe_endpoint_config(EndpointConfigName="census-income-dev-v2")
+    assert [
+        (v["VariantName"], v["ModelName"], v["InitialVariantWeight"]) for v in config["ProductionVariants"]
+    ] == [
+        ("champion", "census-models-v1", 0.75),
+        ("challenger", "census-models-v2", 0.25),
+    ]
+    assert config["DataCaptureConfig"] == OPTIONS["data_capture_config"]
+    described = control.describe_endpoint(EndpointName="census-income-dev")
+    assert described["ProductionVariants"] == [
+        {
+            "VariantName": "champion",
+            "CurrentWeight": 0.75,
+            "DesiredWeight": 0.75,
+            "CurrentInstanceCount": 1,
+            "DesiredInstanceCount": 1,
+        },
+        {
+            "VariantName": "challenger",
+            "CurrentWeight": 0.25,
+            "DesiredWeight": 0.25,
+            "CurrentInstanceCount": 1,
+            "DesiredInstanceCount": 1,
+        },
+    ]  # fmt: skip
+    assert described["DataCaptureConfig"] == {
+        "EnableCapture": True, "CaptureStatus": "Started", "CurrentSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://bucket/census/data-capture",
+    }  # fmt: skip
+    assert "VariantCapacity" not in described  # the record's own keys stay out of the output shape
+    scaling = LocalApplicationAutoScaling(control)
+    found = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert sorted((t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in found) == [
+        ("endpoint/census-income-dev/variant/challenger", 1, 4),  # v1's, then v2's variant
+        ("endpoint/census-income-dev/variant/champion", 1, 4),  # v1 kept: registered once in service
+    ]
+    records = {p: p.read_bytes() for p in (tmp_path / "control").rglob("*.json") if "pending" not in p.parts}
+    _, ctx = run_deploy_step(tmp_path, {**DEPLOY_EVENT, **OPTIONS, "model_package_arn": arn_of(2)})
+    assert ctx.note == "updated endpoint census-income-dev (census-income-dev-v2); autoscaling unchanged"
+    assert {p: p.read_bytes() for p in records} == records
+
+
+def test_v1_variant_target_is_released_before_the_update_removes_it(tmp_path: Path):
+    """AllTraffic (v1, autoscaled) is gone from v2's config: deregistered before UpdateEndpoint."""
+    from lgbm_pipeline_compiler.local.autoscaling import LocalApplicationAutoScaling
+
+    registry = LocalRegistry(tmp_path, "us-east-1", ACCOUNT)
+    registry.register(package_request("Approved"))
+    registry.register(package_request("Approved"))
+    scaling_only = {k: v for k, v in OPTIONS.items() if k == "autoscaling"}
+    run_deploy_step(tmp_path, {**DEPLOY_EVENT, **scaling_only})
+    renamed = {**scaling_only, "variants": {"name": "blue"}}
+    run_deploy_step(tmp_path, {**DEPLOY_EVENT, **renamed, "model_package_arn": arn_of(2)})
+    found = LocalApplicationAutoScaling(LocalSageMaker(tmp_path)).describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )
+    assert [t["ResourceId"] for t in found["ScalableTargets"]] == ["endpoint/census-income-dev/variant/blue"]
+
+
+def test_nested_constraints_are_refused_in_sagemakers_words(local):
+    local.registry.register(package_request("Approved"))
+    local.create_model(**create_model_request(arn_of(1)))
+    variant = {"VariantName": "AllTraffic", "ModelName": "census-models-v1",
+               "ServerlessConfig": {"MemorySizeInMB": 7168, "MaxConcurrency": 5}}  # fmt: skip
+    with pytest.raises(ClientError) as exc:
+        local.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[variant])
+    assert exc.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value '7168' at 'productionVariants.1.member.serverlessConfig."
+        "memorySizeInMB' failed to satisfy constraint: Member must have value less than or equal to 6144"
+    )
+
+
+def test_local_autoscaling_refuses_what_the_service_refuses(local):
+    from lgbm_pipeline_compiler.local.autoscaling import LocalApplicationAutoScaling
+
+    scaling = LocalApplicationAutoScaling(local)
+    rid = "endpoint/census-income-dev/variant/AllTraffic"
+    dimension = "sagemaker:variant:DesiredInstanceCount"
+    with pytest.raises(ParamValidationError, match="MaxCapacity"):
+        scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=dimension,
+                                         MinCapacity=1, MaxCapacity="4")  # fmt: skip
+    with pytest.raises(ClientError, match="Member must satisfy enum value set"):
+        scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension="x:y",
+                                         MinCapacity=1, MaxCapacity=4)  # fmt: skip
+    with pytest.raises(ClientError, match='Could not find endpoint "census-income-dev"'):
+        scaling.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=dimension,
+                                         MinCapacity=1, MaxCapacity=4)  # fmt: skip
+    with pytest.raises(ClientError) as exc:
+        scaling.put_scaling_policy(
+            PolicyName="p", ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=dimension,
+            PolicyType="TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration={"TargetValue": 70.0},
+        )  # fmt: skip
+    assert exc.value.response["Error"]["Code"] == "ObjectNotFoundException"
