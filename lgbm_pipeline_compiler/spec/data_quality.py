@@ -52,8 +52,8 @@ class DataQualitySection(Section):
             raise PydanticCustomError(
                 "data_quality_instances",
                 "the builtin engine profiles the data on one instance, so instance_count {count} would "
-                "pay for {idle} idle ones: set instance_count: 1 (or use engine: sagemaker-model-monitor)",
-                {"count": self.instance_count, "idle": self.instance_count - 1},
+                "leave all but one idle: set instance_count: 1 (or use engine: sagemaker-model-monitor)",
+                {"count": self.instance_count},
             )
         return self
 
