@@ -1,8 +1,9 @@
 """The deploy Lambda: created or updated from the shipped deploy_endpoint.py when the spec has
 `deploy.function`, else only checked to exist.
 
-The code is a byte-stable zip of exactly the manifest's handler bytes, so Lambda's CodeSha256 tells
-whether the deployed code is the compiled one. Only what differs is updated: UpdateFunctionCode for
+The code is a byte-stable zip of exactly the manifest's handler bytes (deploy_endpoint.py and the
+modules it imports, HANDLER_MODULES, at the zip's root, which Lambda puts on sys.path), so Lambda's
+CodeSha256 tells whether the deployed code is the compiled one. Only what differs is updated: UpdateFunctionCode for
 the code, UpdateFunctionConfiguration with just the changed settings.
 """
 
@@ -11,30 +12,67 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..spec.deploy_function import HANDLER, HANDLER_SCRIPT
+from ..spec.deploy_function import HANDLER, HANDLER_MODULES, HANDLER_SCRIPT
 from .aws import Aws, ShipError, ShipInputError, aws_error, calling, error_code, error_message, not_found
 from .target import Target
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-# The handler's settings for the EventBridge approval path (step_scripts/deploy_endpoint.py ENVIRONMENT).
+# The handler's settings for the EventBridge approval path (step_scripts/deploy_endpoint.py ENVIRONMENT,
+# OPTIONAL_ENVIRONMENT, JSON_ENVIRONMENT): environment variable -> the deploy event's key.
 ENVIRONMENT = ("ENDPOINT_NAME", "ROLE_ARN", "INSTANCE_TYPE", "INSTANCE_COUNT", "ENDPOINT_CONFIG_NAME")
+JSON_ENVIRONMENT = {
+    "VARIANTS": "variants",
+    "SERVERLESS_CONFIG": "serverless_config",
+    "DATA_CAPTURE_CONFIG": "data_capture_config",
+    "AUTOSCALING": "autoscaling",
+}
 
 
-def handler_zip(script: bytes) -> bytes:
-    """deploy_endpoint.py alone in a zip with fixed dates and modes: the same bytes every time."""
+def handler_zip(files: Mapping[str, bytes]) -> bytes:
+    """The handler's files (name -> bytes) in a zip with fixed dates, modes and order: the same
+    bytes every time."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(HANDLER_SCRIPT, date_time=ZIP_DATE)
-        info.external_attr = 0o100644 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, script)
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.external_attr = 0o100644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name])
     return out.getvalue()
+
+
+def handler_files(target: Target) -> dict[str, bytes]:
+    """deploy_endpoint.py and its modules as the compiled manifest ships them (the artifacts the
+    definition does not name)."""
+    handler = target.handler()
+    text = json.dumps(target.definition)
+    modules = {
+        artifact.name: artifact.data
+        for uri, artifact in target.compiled.artifacts.items()
+        if artifact.name in HANDLER_MODULES and uri not in text
+    }
+    missing = sorted(set(HANDLER_MODULES) - set(modules)) + ([] if handler else [HANDLER_SCRIPT])
+    if missing:  # compile ships them whenever deploy.function is set
+        raise ShipError(f"the compiled manifest has no {', '.join(missing)} artifact; recompile the spec")
+    return {HANDLER_SCRIPT: handler.data, **modules}
+
+
+def _deploy_step_arguments(target: Target) -> dict[str, Any]:
+    """The compiled Deploy Lambda step's arguments: what the pipeline passes the handler."""
+    from ..lint.requests import walk_steps
+
+    for step in walk_steps(target.definition["Steps"]):
+        if step.get("Type") == "Lambda" and step.get("FunctionArn") == target.spec.deploy.lambda_arn:
+            return step.get("Arguments", {})
+    return {}
 
 
 def code_sha256(code: bytes) -> str:
@@ -63,17 +101,16 @@ def desired_function(target: Target) -> DesiredFunction | None:
     settings = deploy.function
     if settings is None:
         return DesiredFunction(deploy.lambda_arn, name, region, managed=False)
-    handler = target.handler()
-    if handler is None:  # compile ships the handler whenever deploy.function is set
-        raise ShipError(f"the compiled manifest has no {HANDLER_SCRIPT} artifact; recompile the spec")
-    variables = {
-        "ENDPOINT_NAME": deploy.endpoint_name,
-        "ROLE_ARN": target.spec.pipeline.role_arn,
-        "INSTANCE_TYPE": deploy.instance_type,
-        "INSTANCE_COUNT": str(deploy.instance_count),
-    }
+    files = handler_files(target)
+    variables = {"ENDPOINT_NAME": deploy.endpoint_name, "ROLE_ARN": target.spec.pipeline.role_arn}
+    if deploy.serverless is None:
+        variables.update(INSTANCE_TYPE=deploy.instance_type, INSTANCE_COUNT=str(deploy.instance_count))
     if deploy.endpoint_config_name:
         variables["ENDPOINT_CONFIG_NAME"] = deploy.endpoint_config_name
+    arguments = _deploy_step_arguments(target)
+    for variable, key in JSON_ENVIRONMENT.items():  # the options exactly as the deploy step passes them
+        if key in arguments:
+            variables[variable] = json.dumps(arguments[key], sort_keys=True, separators=(",", ":"))
     configuration = {
         "Role": settings.role_arn,
         "Handler": HANDLER,
@@ -82,7 +119,7 @@ def desired_function(target: Target) -> DesiredFunction | None:
         "MemorySize": settings.memory_mb,
         "Environment": {"Variables": variables},
     }
-    return DesiredFunction(deploy.lambda_arn, name, region, True, handler_zip(handler.data), configuration)
+    return DesiredFunction(deploy.lambda_arn, name, region, True, handler_zip(files), configuration)
 
 
 @dataclass

@@ -164,5 +164,9 @@ def handler_changed_target(ship_target):
     from lgbm_pipeline_compiler.ship.target import load_target
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(deploy, "bundled_script", lambda name: bundled_script(name) + HANDLER_EDIT)
+        patch.setattr(
+            deploy,
+            "bundled_script",
+            lambda name: bundled_script(name) + (HANDLER_EDIT if name == "deploy_endpoint.py" else b""),
+        )
         return load_target(str(SHIP_SPEC))

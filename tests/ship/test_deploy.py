@@ -15,7 +15,7 @@ import pytest
 from conftest import BUCKET, FUNCTION, HANDLER_EDIT, LAMBDA_ROLE, PIPELINE, REGION, SHIP_SPEC
 
 from lgbm_pipeline_compiler.ship import aws as ship_aws
-from lgbm_pipeline_compiler.ship.function import handler_zip
+from lgbm_pipeline_compiler.ship.function import handler_files, handler_zip
 from lgbm_pipeline_compiler.ship.plan import apply_plan, make_plan, render_plan
 
 pytestmark = pytest.mark.xdist_group("ship-targets")  # one worker compiles the ship spec's variants
@@ -49,7 +49,7 @@ def put_request(uri: str, data: bytes) -> dict:
 def test_first_deploy_uploads_every_artifact_and_creates_the_function_and_the_pipeline(recorded, ship_target):
     aws, rec = recorded
     artifacts = sorted(ship_target.compiled.artifacts.items())
-    assert len(artifacts) == 13 and any(a.name == "deploy_endpoint.py" for _, a in artifacts)
+    assert len(artifacts) == 15 and any(a.name == "deploy_endpoint.py" for _, a in artifacts)
 
     said = deploy(aws, ship_target)
 
@@ -67,10 +67,11 @@ def test_first_deploy_uploads_every_artifact_and_creates_the_function_and_the_pi
     assert rec.params("s3:PutObject") == [put_request(uri, a.data) for uri, a in artifacts]
     handler = ship_target.handler()
     assert handler is not None
+    code = handler_zip(handler_files(ship_target))
     (create_function,) = rec.params("lambda:CreateFunction")
     assert create_function == {
         "FunctionName": FUNCTION,
-        "Code": {"ZipFile": "sha256:" + hashlib.sha256(handler_zip(handler.data)).hexdigest()},
+        "Code": {"ZipFile": "sha256:" + hashlib.sha256(code).hexdigest()},
         "Publish": False,
         "Role": f"arn:aws:iam::123456789012:role/{LAMBDA_ROLE}",
         "Handler": "deploy_endpoint.lambda_handler",
@@ -108,11 +109,14 @@ def test_first_deploy_uploads_every_artifact_and_creates_the_function_and_the_pi
     sm = aws.session.client("sagemaker")
     assert sm.describe_pipeline(PipelineName=PIPELINE)["PipelineDefinition"] == ship_target.text
     function = aws.session.client("lambda").get_function(FunctionName=FUNCTION)["Configuration"]
-    assert function["CodeSha256"] == b64sha(handler_zip(handler.data))
-    with zipfile.ZipFile(io.BytesIO(handler_zip(handler.data))) as archive:
-        assert archive.namelist() == ["deploy_endpoint.py"]
-        assert archive.read("deploy_endpoint.py") == handler.data
-    assert handler_zip(handler.data) == handler_zip(handler.data)  # byte-stable: the hash compares
+    assert function["CodeSha256"] == b64sha(code)
+    shipped = {a.name: a.data for _, a in artifacts}
+    with zipfile.ZipFile(io.BytesIO(code)) as archive:  # the handler and the modules it imports
+        assert archive.namelist() == ["deploy_endpoint.py", "deploy_scaling.py", "deploy_variants.py"]
+        assert {name: archive.read(name) for name in archive.namelist()} == {
+            name: shipped[name] for name in archive.namelist()
+        }
+    assert handler_zip(handler_files(ship_target)) == code  # byte-stable: the hash compares
 
 
 def test_a_second_deploy_uploads_nothing_and_reports_no_change(recorded, ship_target):
@@ -181,13 +185,14 @@ def test_changing_the_handler_updates_the_functions_code_only(recorded, ship_tar
     assert rec.params("lambda:UpdateFunctionCode") == [
         {
             "FunctionName": FUNCTION,
-            "ZipFile": "sha256:" + hashlib.sha256(handler_zip(handler.data)).hexdigest(),
+            "ZipFile": "sha256:"
+            + hashlib.sha256(handler_zip(handler_files(handler_changed_target))).hexdigest(),
             "Publish": False,
         }
     ]
     assert said[1:] == [f"updated function {FUNCTION}: code", f"pipeline {PIPELINE}: no change"]
     function = aws.session.client("lambda").get_function(FunctionName=FUNCTION)["Configuration"]
-    assert function["CodeSha256"] == b64sha(handler_zip(handler.data))
+    assert function["CodeSha256"] == b64sha(handler_zip(handler_files(handler_changed_target)))
     assert (function["Timeout"], function["MemorySize"]) == (120, 256)
 
 
