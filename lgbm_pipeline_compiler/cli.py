@@ -173,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_wheels_commands(sub, with_spec)
 
+    from .monitor.cli import add_command as add_monitor_command
+
+    add_monitor_command(sub)
+
     p = sub.add_parser("schema", help="print the JSON Schema of the spec (for yaml-language-server)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the schema to FILE")
     p.add_argument("--markdown", action="store_true", help="a Markdown reference of every key instead")
