@@ -11,25 +11,19 @@ a shifted copy of it (ages + 20 years, Workclass ``Private`` remapped to ``Self-
 
 from __future__ import annotations
 
-import contextlib
-import http.client
-import io
 import json
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from monitor.streams import ground_truth, monitor, read, serve_and_send, shifted
 from pypdf import PdfReader
 
-from lgbm_pipeline_compiler.cli import main
 from lgbm_pipeline_compiler.local.control import LocalSageMaker
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
-from lgbm_pipeline_compiler.local.serve import make_server
 from lgbm_pipeline_compiler.local.store import ObjectStore
-from lgbm_pipeline_compiler.local.variants import load_endpoint
 from lgbm_pipeline_compiler.monitor.bundled import module
 
 BUCKET = "s3://acme"
@@ -44,8 +38,6 @@ BIAS_CONFIG = {
     "label_values_or_threshold": [1],
     "facet": [{"name_or_index": "Sex", "value_or_threshold": ["Female"]}],
 }
-ROWS_PER_REQUEST = 50
-SHIFT = {"Age": 20, "Workclass": ("Private", "Self-emp-not-inc")}
 
 
 def put_json(store: ObjectStore, uri: str, data: object) -> str:
@@ -156,73 +148,6 @@ def register(work: Path, trained, preprocessed) -> str:
     return package["ModelPackageArn"]
 
 
-def send(port: int, frame: pd.DataFrame, schema: dict, prefix: str) -> dict[str, list[str]]:
-    """The frame's features as CSV requests; each request's inference id -> its rows' labels."""
-    truth = {}
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    for start in range(0, len(frame), ROWS_PER_REQUEST):
-        rows = frame.iloc[start : start + ROWS_PER_REQUEST]
-        body = rows[schema["features"]].to_csv(header=False, index=False).encode()
-        inference_id = f"{prefix}-{start}"
-        headers = {
-            "Content-Type": "text/csv",
-            "Accept": "text/csv",
-            "X-Amzn-SageMaker-Inference-Id": inference_id,
-        }
-        connection.request("POST", "/invocations", body=body, headers=headers)
-        response = connection.getresponse()
-        assert response.status == 200, response.read()
-        response.read()
-        truth[inference_id] = list(rows[schema["target"]])
-    connection.close()
-    return truth
-
-
-def shifted(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    out["Age"] = (pd.to_numeric(out["Age"]) + SHIFT["Age"]).astype(str)
-    old, new = SHIFT["Workclass"]
-    out["Workclass"] = out["Workclass"].replace(old, new)
-    return out
-
-
-def ground_truth(path: Path, truth: dict[str, list[str]]) -> Path:
-    lines = [
-        json.dumps(
-            {
-                "groundTruthData": {"data": "\n".join(labels), "encoding": "CSV"},
-                "eventMetadata": {"eventId": key},
-                "eventVersion": "0",
-            }
-        )
-        for key, labels in truth.items()
-    ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def monitor(*args: str) -> SimpleNamespace:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["monitor", *args])
-    return SimpleNamespace(code=code, stdout=out.getvalue(), stderr=err.getvalue())
-
-
-def serve_and_send(work: Path, frame: pd.DataFrame, schema: dict, prefix: str) -> dict[str, list[str]]:
-    """Serve the endpoint, send ``frame``, stop (which writes the buffered capture files)."""
-    endpoint = load_endpoint(LocalSageMaker(work), ObjectStore(work), "census", seed=1, flush_seconds=0)
-    server = make_server(endpoint, port=0, access_log=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        return send(server.server_address[1], frame, schema, prefix)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-        endpoint.close()
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, trained, preprocessed) -> SimpleNamespace:
     """The clean stream captured and monitored; then the shifted stream, monitored with --since."""
@@ -230,12 +155,16 @@ def runs(tmp_path_factory, trained, preprocessed) -> SimpleNamespace:
     work = folder / "work"
     arn = register(work, trained, preprocessed)
     test, schema = split(preprocessed, "test")
-    truth = ground_truth(folder / "clean-truth.jsonl", serve_and_send(work, test, schema, "clean"))
+    target, features = schema["target"], schema["features"]
+    truth = ground_truth(
+        folder / "clean-truth.jsonl", serve_and_send(work, "census", test, features, target, "clean")
+    )
     common = ["--work-dir", str(work)]
     clean = monitor("census", *common, "--out", str(folder / "clean"), "--ground-truth", str(truth), "--pdf")
     time.sleep(1.1)  # inferenceTime has whole seconds: --since splits the streams at a second
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    truth = ground_truth(folder / "shifted-truth.jsonl", serve_and_send(work, shifted(test), schema, "shift"))
+    sent = serve_and_send(work, "census", shifted(test), features, target, "shift")
+    truth = ground_truth(folder / "shifted-truth.jsonl", sent)
     drift = monitor(
         "census", *common, "--out", str(folder / "shifted"), "--ground-truth", str(truth), "--since", since
     )
@@ -243,10 +172,6 @@ def runs(tmp_path_factory, trained, preprocessed) -> SimpleNamespace:
         work=work, arn=arn, rows=len(test), schema=schema, folder=folder, clean=clean, shifted=drift,
         clean_out=folder / "clean", shifted_out=folder / "shifted",
     )  # fmt: skip
-
-
-def read(out: Path, name: str) -> dict:
-    return json.loads((out / name).read_text())
 
 
 def test_the_clean_test_split_has_no_violation(runs):
