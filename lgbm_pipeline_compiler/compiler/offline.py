@@ -25,6 +25,7 @@ from typing import Any
 
 import boto3
 import botocore.credentials
+import botocore.loaders
 import botocore.session
 
 from ..errors import OfflineViolation
@@ -82,17 +83,37 @@ def no_credential_resolver(*_args: Any, **_kwargs: Any) -> botocore.credentials.
     return botocore.credentials.CredentialResolver(providers=[])
 
 
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}
+_create_loader = botocore.loaders.create_loader
+
+
+def shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    """botocore's data loader, one per data path for the process.
+
+    Building a pipeline makes about a dozen clients over several botocore sessions, and every
+    ``image_uris.retrieve`` makes a fresh loader (``sagemaker.utils._botocore_resolver``): each
+    parsed ``endpoints.json`` and the large ``sagemaker`` service model again, about half of a
+    compile's CPU time. The files are read-only package data, and a loader already hands every
+    client of its session the same parsed objects, so sessions can share one."""
+    if search_path_string not in _LOADERS:
+        _LOADERS[search_path_string] = _create_loader(search_path_string)
+    return _LOADERS[search_path_string]
+
+
 @contextlib.contextmanager
 def no_credentials() -> Iterator[None]:
-    """For the duration, every botocore session resolves credentials with no providers, and
-    boto3's default session is an offline one (the caller's is restored afterwards)."""
+    """For the duration, every botocore session resolves credentials with no providers and reads
+    its data files through :func:`shared_loader`, and boto3's default session is an offline one
+    (the caller's is restored afterwards)."""
     saved_resolver, saved_default = botocore.credentials.create_credential_resolver, boto3.DEFAULT_SESSION
     botocore.credentials.create_credential_resolver = no_credential_resolver
+    botocore.loaders.create_loader = botocore.session.create_loader = shared_loader
     boto3.DEFAULT_SESSION = offline_boto_session(None)
     try:
         yield
     finally:
         botocore.credentials.create_credential_resolver = saved_resolver
+        botocore.loaders.create_loader = botocore.session.create_loader = _create_loader
         boto3.DEFAULT_SESSION = saved_default
 
 
