@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -254,15 +255,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM and SIGHUP end serving as Ctrl-C does: captures are written
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.server_close()
         written = endpoint.close()
         if written:
-            print(f"wrote {len(written)} capture file(s) on exit", file=sys.stderr)
+            print(f"wrote {len(written)} capture file(s) on exit", file=sys.stderr, flush=True)
     return 0
 
 

@@ -345,3 +345,36 @@ def test_serve_cli_refuses_an_unknown_endpoint_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err == f'error: Could not find endpoint "nope". (endpoints under {tmp_path}: ep)\n'
+
+
+def test_serve_writes_its_buffered_captures_when_stopped_with_sigterm(tmp_path):
+    """`lgbm-pipeline serve` as a process: SIGTERM ends it as Ctrl-C does, after writing the
+    captures it still buffers (they are flushed every 5 s otherwise)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    make_endpoint(tmp_path, {"A": 1.0}, CAPTURE)
+    command = [sys.executable, "-m", "lgbm_pipeline_compiler.cli", "serve", "--endpoint", "ep", "--port", "0",
+               "--work-dir", str(tmp_path)]  # fmt: skip
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = process.stderr.readline()
+        port = int(re.search(r"http://127.0.0.1:(\d+) ", line).group(1))
+        assert "capturing 100% of requests to s3://monitoring/capture/ep/" in line
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        assert post(connection, b"1,2", {"Content-Type": "text/csv"}).status == 200
+        connection.close()
+        assert captured(tmp_path) == {}  # still buffered
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+        assert process.stderr.read().splitlines()[-1] == "wrote 1 capture file(s) on exit"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    (lines,) = captured(tmp_path).values()
+    assert [line["captureData"]["endpointOutput"]["data"] for line in lines] == ["A:1,2"]
