@@ -23,6 +23,8 @@ REFERENCE_STEPS = [
     ("Evaluate", "Processing"),
     ("ModelBiasCheck", "ClarifyCheck"),
     ("ModelExplainabilityCheck", "ClarifyCheck"),
+    ("DataQualityDataset", "Processing"),
+    ("DataQualityCheck", "QualityCheck"),
     ("F1Gate", "Condition"),
 ]
 GATED_STEPS = [

@@ -41,6 +41,8 @@ def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
             "sourcedir.tar.gz",
             "evaluate.py",
             "requirements.txt",
+            "data_quality_check.py",
+            "data_quality.py",  # the data_quality bundle beside the shared modules
             *shared,
         ]
         + ["analysis_config.json"] * 4
@@ -51,6 +53,8 @@ def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
         folder, name = entry["s3_uri"].rsplit("/", 1)
         if name in shared:  # referenced by its content-addressed prefix
             assert folder.endswith("/lib") and f'"{folder}"' in definition
+        elif name == "data_quality.py":  # likewise, its own bundle
+            assert folder.endswith("/data_quality") and f'"{folder}"' in definition
         else:
             assert folder.rsplit("/", 1)[1] == entry["sha256"] and entry["s3_uri"] in definition
     assert capsys.readouterr().out == ""

@@ -35,6 +35,8 @@ def test_every_job_step_is_a_request_sagemaker_accepts(census_compiled):
             "Model",
             "ClarifyCheck",
             "ClarifyCheck",
+            "Processing",
+            "QualityCheck",
             "RegisterModel",
             "Transform",
         ]
