@@ -32,6 +32,8 @@ def test_the_clean_set_is_every_golden():
         "bayesian_categorical",
         "production",
         "bundled",
+        "data_quality",
+        "data_quality_builtin",
     }
 
 
