@@ -44,6 +44,8 @@ def test_the_corpus_covers_every_documented_case():
         "data_quality",
         "data_quality_builtin",
         "distributed",
+        "deploy_options",
+        "serverless",
     }
 
 

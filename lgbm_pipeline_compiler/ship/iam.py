@@ -21,12 +21,23 @@ from ..lint.requests import walk_steps
 from .target import Target
 
 VERSION = "2012-10-17"
-OUTPUT_KEYS = ("ProcessingOutputConfig", "OutputDataConfig", "TransformOutput", "CheckpointConfig")
+# Where SageMaker writes: job outputs, checkpoints, and the deploy step's data capture destination
+# (data_capture_config, passed on as DataCaptureConfig: SageMaker writes the captured requests there on the endpoint's behalf, so the
+# execution role, which the endpoint's model runs as, gets s3:PutObject on it, and its KmsKeyId is
+# an output key; the deploy Lambda only passes the setting on and never touches the objects).
+OUTPUT_KEYS = (
+    "ProcessingOutputConfig",
+    "OutputDataConfig",
+    "TransformOutput",
+    "CheckpointConfig",
+    "data_capture_config",  # the Deploy step's event field: CreateEndpointConfig's DataCaptureConfig
+)
 _ARTIFACTS = re.compile(r"^(.*?/artifacts/)[0-9a-f]{64}/")
 _IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
 STEP_ACTIONS = {
     "Processing": ("processing-job", ("CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob")),
     "ClarifyCheck": ("processing-job", ("CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob")),
+    "QualityCheck": ("processing-job", ("CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob")),
     "Tuning": (
         "hyper-parameter-tuning-job",
         (
@@ -40,9 +51,27 @@ STEP_ACTIONS = {
     "Model": ("model", ("CreateModel",)),
     "Transform": ("transform-job", ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob")),
 }
+CHECKS = {"ClarifyCheck", "QualityCheck"}
+"""Check steps: a processing job compared with the drift baselines of the group's latest Approved
+package (ListModelPackages, DescribeModelPackage), as SageMaker Pipelines' check steps do."""
 CLARIFY_ENDPOINT = ("CreateEndpoint", "DescribeEndpoint", "DeleteEndpoint", "InvokeEndpoint")
 CLARIFY_CONFIG = ("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig")
 HANDLER_ENDPOINT = ("CreateEndpoint", "DescribeEndpoint", "UpdateEndpoint")
+# deploy.autoscaling: step_scripts/deploy_scaling.py's Application Auto Scaling calls, and what the
+# SageMaker Developer Guide's "Auto scaling prerequisites" page lists for the caller besides them:
+# sagemaker:DescribeEndpoint, DescribeEndpointConfig, UpdateEndpointWeightsAndCapacities;
+# cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms (target tracking's alarms); and
+# iam:CreateServiceLinkedRole for AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint,
+# conditioned on iam:AWSServiceName sagemaker.application-autoscaling.amazonaws.com ("Application
+# Auto Scaling requires permissions to create a service-linked role the first time any user in your
+# account calls RegisterScalableTarget for a given service", Application Auto Scaling User Guide,
+# "Service-linked roles"). Describe* take no resource; the writes take scalable-target ARNs.
+SCALING_WRITE = ("RegisterScalableTarget", "PutScalingPolicy", "DeregisterScalableTarget")
+SCALING_READ = ("DescribeScalableTargets", "DescribeScalingPolicies")
+SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+SCALING_ROLE = (
+    f"role/aws-service-role/{SCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
 
 
 def _statement(
@@ -236,9 +265,7 @@ def execution_role_policy(target: Target) -> dict[str, Any]:
     groups = sorted(
         {str(s["Arguments"]["ModelPackageGroupName"]) for s in steps if s["Type"] == "RegisterModel"}
     )
-    groups += sorted(
-        {str(s["ModelPackageGroupName"]) for s in steps if s["Type"] == "ClarifyCheck"} - set(groups)
-    )
+    groups += sorted({str(s["ModelPackageGroupName"]) for s in steps if s["Type"] in CHECKS} - set(groups))
     if groups:
         statements.append(
             _statement(
@@ -255,8 +282,9 @@ def execution_role_policy(target: Target) -> dict[str, Any]:
                 "ModelPackages", package_actions, [f"{sm}:model-package/{g.lower()}/*" for g in groups]
             )
         )
-    if "ClarifyCheck" in types:  # the previous baseline: the group's latest Approved package
+    if types & CHECKS:  # the previous baseline: the group's latest Approved package
         statements.append(_statement("FindLatestApprovedPackage", ["sagemaker:ListModelPackages"], "*"))
+    if "ClarifyCheck" in types:
         statements.append(
             _statement(
                 "ClarifyShadowEndpoint",
@@ -352,7 +380,34 @@ def lambda_role_policy(target: Target) -> dict[str, Any] | None:
         _statement("CreateLogGroup", ["logs:CreateLogGroup"], logs),
         _statement("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{logs}:*"),
     ]
+    if deploy.autoscaling is not None:
+        statements += scaling_statements(region, account, endpoint)
     return {"Version": VERSION, "Statement": statements}
+
+
+def scaling_statements(region: str, account: str, endpoint: str) -> list[dict[str, Any]]:
+    """The deploy Lambda's autoscaling permissions (SCALING_* above)."""
+    return [
+        _statement(
+            "AutoscalingTargets",
+            [f"application-autoscaling:{a}" for a in SCALING_WRITE],
+            f"arn:aws:application-autoscaling:{region}:{account}:scalable-target/*",
+        ),
+        _statement("AutoscalingRead", [f"application-autoscaling:{a}" for a in SCALING_READ], "*"),
+        _statement("AutoscalingEndpointCapacity", ["sagemaker:UpdateEndpointWeightsAndCapacities"], endpoint),
+        _statement(
+            "AutoscalingAlarms",
+            ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+            f"arn:aws:cloudwatch:{region}:{account}:alarm:TargetTracking*",
+        ),
+        _statement("AutoscalingDescribeAlarms", ["cloudwatch:DescribeAlarms"], "*"),
+        _statement(
+            "AutoscalingServiceLinkedRole",
+            ["iam:CreateServiceLinkedRole"],
+            f"arn:aws:iam::{account}:{SCALING_ROLE}",
+            {"StringLike": {"iam:AWSServiceName": SCALING_SERVICE}},
+        ),
+    ]
 
 
 def policies(target: Target) -> dict[str, Any]:

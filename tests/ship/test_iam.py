@@ -55,6 +55,7 @@ STEP_CALLS = {
         "sagemaker:DescribeTransformJob",
         "sagemaker:StopTransformJob",
     },
+    "QualityCheck": PROCESSING | {"sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"},
     "Lambda": {"lambda:InvokeFunction"},
     "Condition": set(),
 }
@@ -135,22 +136,40 @@ def statement(policy: dict, sid: str) -> dict:
     return found
 
 
-def handler_calls() -> set[str]:
-    """The SageMaker operations step_scripts/deploy_endpoint.py calls on its client."""
-    source = resources.files("lgbm_pipeline_compiler.step_scripts").joinpath("deploy_endpoint.py").read_text()
-    methods = {
-        node.func.attr
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "client"
-    }
-    mapping = boto3.client("sagemaker", region_name=REGION).meta.method_to_api_mapping
-    return {f"sagemaker:{mapping[m]}" for m in methods}
+# The handler's modules and, per module, which variable holds which service's client.
+HANDLER_CLIENTS = {
+    "deploy_endpoint.py": {"client": "sagemaker"},
+    "deploy_variants.py": {"client": "sagemaker"},
+    "deploy_scaling.py": {"client": "application-autoscaling", "sagemaker": "sagemaker"},
+}
 
 
-TARGETS = ["census_target", "ship_target", "production_target"]
+def handler_calls(service: str = "sagemaker") -> set[str]:
+    """The operations of ``service`` that deploy_endpoint.py and its modules call on their clients."""
+    scripts = resources.files("lgbm_pipeline_compiler.step_scripts")
+    methods = set()
+    for name, clients in HANDLER_CLIENTS.items():
+        variables = {v for v, s in clients.items() if s == service}
+        methods |= {
+            node.func.attr
+            for node in ast.walk(ast.parse(scripts.joinpath(name).read_text()))
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in variables
+        }
+    mapping = boto3.client(service, region_name=REGION).meta.method_to_api_mapping
+    return {f"{service}:{mapping[m]}" for m in methods}
+
+
+@pytest.fixture(scope="session")
+def options_target() -> Target:
+    """The golden case with every deploy option (data capture, A/B variants, autoscaling)."""
+    golden = REPO / "tests" / "golden" / "deploy_options"
+    return committed(golden / "spec.yaml", golden / "expected.json")
+
+
+TARGETS = ["census_target", "ship_target", "production_target", "options_target"]
 
 
 @pytest.mark.parametrize("name", TARGETS)
@@ -165,6 +184,8 @@ def test_execution_role_actions_are_the_calls_of_the_definitions_steps(name, req
 
 
 def test_lambda_role_actions_are_the_calls_the_handler_makes(ship_target):
+    """Without autoscaling: the handler's SageMaker calls only (its autoscaling calls need
+    deploy.autoscaling, see the next test)."""
     calls = handler_calls()
     assert calls == {
         "sagemaker:DescribeModelPackage",
@@ -262,6 +283,7 @@ def test_execution_role_resources_are_the_exact_buckets_prefixes_and_names(ship_
     ]
     census = execution_role_policy(census_target)
     assert statement(census, "PullImages")["Resource"] == [
+        "arn:aws:ecr:us-east-1:156813124566:repository/sagemaker-model-monitor-analyzer",  # data quality
         "arn:aws:ecr:us-east-1:205585389593:repository/sagemaker-clarify-processing",
         "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-scikit-learn",
     ]
@@ -325,3 +347,60 @@ def test_production_settings_add_their_keys_network_and_checkpoints(production_t
         "arn:aws:s3:::sagemaker-sample-files/datasets/tabular/uci_adult/census-income.csv*"
         in statement(policy, "ReadInputsArtifactsAndEarlierOutputs")["Resource"]
     )
+
+
+def test_with_autoscaling_the_lambda_role_gains_exactly_the_scaling_permissions(options_target):
+    scaling = handler_calls("application-autoscaling")
+    assert scaling == {
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:DeregisterScalableTarget",
+        "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:PutScalingPolicy",
+    }
+    policy = lambda_role_policy(options_target)
+    assert actions(policy) == handler_calls() | scaling | {
+        "iam:PassRole",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        # the Developer Guide's autoscaling prerequisites for the caller
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:DescribeAlarms",
+        "iam:CreateServiceLinkedRole",
+    }
+    assert statement(policy, "AutoscalingServiceLinkedRole") == {
+        "Sid": "AutoscalingServiceLinkedRole",
+        "Effect": "Allow",
+        "Action": ["iam:CreateServiceLinkedRole"],
+        "Resource": "arn:aws:iam::111122223333:role/aws-service-role/sagemaker.application-autoscaling."
+        "amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        "Condition": {
+            "StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+        },
+    }
+    assert statement(policy, "AutoscalingTargets")["Resource"] == (
+        "arn:aws:application-autoscaling:us-east-1:111122223333:scalable-target/*"
+    )
+    assert statement(policy, "AutoscalingEndpointCapacity")["Resource"] == (
+        "arn:aws:sagemaker:us-east-1:111122223333:endpoint/census-income-dev"
+    )
+
+
+def test_data_capture_is_written_by_the_execution_role_not_the_lambda(options_target):
+    """SageMaker writes the captured data on the endpoint's behalf: the execution role may write the
+    destination; the deploy Lambda's role gets no S3 access at all."""
+    capture = "arn:aws:s3:::lgbm-pipelines-111122223333/census-income/dev/data-capture/*"
+    assert capture in statement(execution_role_policy(options_target), "WriteStepOutputs")["Resource"]
+    assert not any(a.startswith("s3:") for a in actions(lambda_role_policy(options_target)))
+
+
+def test_the_options_policies_validate_as_iam_policy_documents(moto_account, options_target):
+    iam = boto3.client("iam", region_name=REGION)
+    for i, policy in enumerate([execution_role_policy(options_target), lambda_role_policy(options_target)]):
+        text = json.dumps(policy)
+        assert len("".join(text.split())) <= 6144
+        iam.create_policy(PolicyName=f"options{i}", PolicyDocument=text)
+        assert len({s["Sid"] for s in policy["Statement"]}) == len(policy["Statement"])
