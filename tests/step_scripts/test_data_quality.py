@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
-from step_jobs import load_script
+from step_jobs import install_code, load_script, run_script
+
+FILES = (
+    "statistics.json",
+    "constraints.json",
+    "drift_check_statistics.json",
+    "drift_check_constraints.json",
+    "constraint_violations.json",
+)
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +213,74 @@ def test_categorical_drift_and_refusals(dq):
         dq.check_constraints(shifted, stats, constraints)
     constraints["monitoring_config"]["evaluate_constraints"] = "Disabled"
     assert dq.check_constraints(shifted, stats, constraints) == []
+
+
+# -- data_quality_check.py as the builtin engine's job ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory, preprocessed):
+    """The job's code dir (data_quality.py beside it, as on the job's PYTHONPATH) and a runner."""
+    code = install_code(["data_quality_check.py", "data_quality.py"], tmp_path_factory.mktemp("code"))
+
+    def run(out: Path, *args: str):
+        argv = ["--data-dir", str(preprocessed.output / "train"), "--output-dir", str(out), *args]
+        return run_script(code / "data_quality_check.py", argv, cwd=code)
+
+    return run
+
+
+def test_the_job_writes_the_first_baseline_then_checks_against_it(job, adult, tmp_path):
+    _, _, stats, constraints, _ = adult
+    first = job(tmp_path / "first", "--skip-check", "true", "--register-new-baseline", "true")
+    assert first.returncode == 0, first.stderr
+    assert "data_quality_check: read train: " in first.stdout
+    assert "data_quality_check: profiled 13/13 features (100%)" in first.stdout
+    written = {name: json.loads((tmp_path / "first" / name).read_text()) for name in FILES}
+    assert written["statistics.json"] == stats and written["constraints.json"] == constraints
+    assert written["drift_check_statistics.json"] == stats
+    assert written["drift_check_constraints.json"] == constraints
+    assert written["constraint_violations.json"] == {"violations": []}
+
+    again = job(tmp_path / "again", "--baseline-statistics", str(tmp_path / "first"),
+                "--baseline-constraints", str(tmp_path / "first" / "constraints.json"))  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "0 violation(s) of the baseline" in again.stdout
+
+    constraints = json.loads(json.dumps(constraints))
+    _feature(constraints, "Sex")["string_constraints"]["domains"] = ["Female"]
+    (tmp_path / "narrow.json").write_text(json.dumps(constraints))
+    failed = job(tmp_path / "failed", "--baseline-constraints", str(tmp_path / "narrow.json"))
+    assert failed.returncode == 3
+    assert failed.stderr.startswith(
+        "data_quality_check: error: data quality check failed: Sex: categorical_values_check: "
+    )
+    assert len(failed.stderr.strip().splitlines()) == 1
+    skipped = job(
+        tmp_path / "skipped", "--baseline-constraints", str(tmp_path / "narrow.json"), "--skip-check", "true"
+    )
+    assert skipped.returncode == 0, skipped.stderr
+    violations = json.loads((tmp_path / "skipped" / "constraint_violations.json").read_text())["violations"]
+    assert [(v["feature_name"], v["constraint_check_type"]) for v in violations] == [
+        ("Sex", "categorical_values_check")
+    ]
+    # the baseline used for drift checks stays the supplied one without register_new_baseline
+    assert json.loads((tmp_path / "skipped" / "drift_check_constraints.json").read_text()) == constraints
+
+
+def test_the_job_without_a_baseline_fails_unless_a_first_run(job, tmp_path):
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "no-baseline.json").write_text("{}\n")  # the compiler's placeholder
+    result = job(tmp_path / "out", "--baseline-constraints", str(tmp_path / "none"), "--skip-check", "true")
+    assert result.returncode == 1
+    assert result.stderr.startswith("data_quality_check: error: no data quality baseline: none supplied")
+    assert "skip_check and register_new_baseline true" in result.stderr
+
+
+def test_the_dataset_mode_writes_the_features_with_a_header(job, adult, tmp_path):
+    frame, schema, *_ = adult
+    result = job(tmp_path, "--mode", "dataset")
+    assert result.returncode == 0, result.stderr
+    written = pd.read_csv(tmp_path / "baseline.csv", dtype=str, keep_default_na=False, na_values=[""])
+    assert list(written.columns) == schema["features"]
+    pd.testing.assert_frame_equal(written, frame)
