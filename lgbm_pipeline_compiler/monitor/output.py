@@ -200,8 +200,19 @@ def render(results: Sequence[CheckResult], meta: Mapping[str, Any], bias_baselin
     )
 
 
+def _finite(data: Any) -> Any:
+    """``data`` with NaN and infinities as null (JSON has no such numbers)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, Mapping):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
+
+
 def _json(data: Any) -> str:
-    return json.dumps(data, indent=2, allow_nan=False, default=lambda v: None) + "\n"
+    return json.dumps(_finite(data), indent=2, allow_nan=False, default=lambda v: None) + "\n"
 
 
 def write_outputs(
