@@ -420,6 +420,35 @@ def _drift(current: Mapping[str, Any], baseline: Mapping[str, Any], config: Mapp
     )
 
 
+def _feature_checks(
+    feature: Mapping[str, Any], constraint: Mapping[str, Any], config: Mapping
+) -> list[tuple]:
+    """(check type, description) of one feature's data type, completeness and domain violations."""
+    out = []
+    want = constraint.get("inferred_type", "Unknown")
+    match, threshold = _type_match(feature, want), float(config["datatype_check_threshold"])
+    if match < threshold:
+        out.append(("data_type_check", f"Data type match requirement is not met. Expected data type: {want}, "
+                    f"Expected match: {threshold:.1%}. Observed: Only {match:.1%} of data is {want}."))  # fmt: skip
+    counts = common(feature)
+    total = counts["num_present"] + counts["num_missing"]
+    complete = counts["num_present"] / total if total else 1.0
+    if "completeness" in constraint and complete < float(constraint["completeness"]):
+        out.append(("completeness_check", "Data completeness requirement is not met. Expected completeness: "
+                    f"{float(constraint['completeness']):.1%}. Observed: Only {complete:.1%} of data is complete."))  # fmt: skip
+    domain = (constraint.get("string_constraints") or {}).get("domains")
+    if domain is not None and feature["inferred_type"] == "String":
+        values, allowed = _categories(feature), set(domain)
+        share = sum(n for v, n in values.items() if v in allowed) / max(sum(values.values()), 1)
+        threshold = float(config["domain_content_threshold"])
+        if share < threshold:
+            unknown = sorted(v for v in values if v not in allowed)[:5]
+            out.append(("categorical_values_check", f"Data domain requirement is not met. Expected match: "
+                        f"{threshold:.1%}. Observed: Only {share:.1%} of data is within the baseline domain; "
+                        f"unknown values include {unknown}"))  # fmt: skip
+    return out
+
+
 def check_constraints(
     statistics: Mapping[str, Any],
     baseline_statistics: Mapping[str, Any] | None,
@@ -433,69 +462,21 @@ def check_constraints(
     current = {f["name"]: f for f in statistics["features"]}
     expected = {f["name"]: f for f in constraints["features"]}
     base = {f["name"]: f for f in (baseline_statistics or {}).get("features", [])}
-    out = []
-    missing = [name for name in expected if name not in current]
-    extra = [name for name in current if name not in expected]
-    for names, check, what in (
-        (missing, "missing_column_check", "missing"),
-        (extra, "extra_column_check", "extra"),
-    ):
-        for name in names:
-            out.append(
-                _violation(
-                    name,
-                    check,
-                    f"There are {what} columns in current dataset. Number of columns in current dataset: "
-                    f"{len(current)}, Number of columns in baseline constraints: {len(expected)}",
-                )
-            )
+    sizes = f"Number of columns in current dataset: {len(current)}, Number of columns in baseline constraints: {len(expected)}"
+    out = [_violation(n, "missing_column_check", f"There are missing columns in current dataset. {sizes}")
+           for n in expected if n not in current]  # fmt: skip
+    out += [_violation(n, "extra_column_check", f"There are extra columns in current dataset. {sizes}")
+            for n in current if n not in expected]  # fmt: skip
     for name, constraint in expected.items():
         if name not in current:
             continue
-        feature, feature_config = current[name], _config(constraints, constraint)
-        want = constraint.get("inferred_type", "Unknown")
-        match, threshold = _type_match(feature, want), float(feature_config["datatype_check_threshold"])
-        if match < threshold:
-            out.append(
-                _violation(
-                    name,
-                    "data_type_check",
-                    f"Data type match requirement is not met. Expected data type: {want}, Expected match: "
-                    f"{threshold:.1%}. Observed: Only {match:.1%} of data is {want}.",
-                )
-            )
-        counts = common(feature)
-        total = counts["num_present"] + counts["num_missing"]
-        complete = counts["num_present"] / total if total else 1.0
-        if "completeness" in constraint and complete < float(constraint["completeness"]):
-            out.append(
-                _violation(
-                    name,
-                    "completeness_check",
-                    f"Data completeness requirement is not met. Expected completeness: "
-                    f"{float(constraint['completeness']):.1%}. Observed: Only {complete:.1%} of data is complete.",
-                )
-            )
-        domain = (constraint.get("string_constraints") or {}).get("domains")
-        if domain is not None and feature["inferred_type"] == "String":
-            counts_by_value = _categories(feature)
-            inside = sum(n for v, n in counts_by_value.items() if v in set(domain))
-            share = inside / max(sum(counts_by_value.values()), 1)
-            threshold = float(feature_config["domain_content_threshold"])
-            if share < threshold:
-                unknown = sorted(v for v in counts_by_value if v not in set(domain))[:5]
-                out.append(
-                    _violation(
-                        name,
-                        "categorical_values_check",
-                        f"Data domain requirement is not met. Expected match: {threshold:.1%}. Observed: Only "
-                        f"{share:.1%} of data is within the baseline domain; unknown values include {unknown}",
-                    )
-                )
-        if name in base:
-            drift = _drift(feature, base[name], feature_config)
-            if drift:
-                out.append(drift)
+        feature_config = _config(constraints, constraint)
+        out += [
+            _violation(name, *found) for found in _feature_checks(current[name], constraint, feature_config)
+        ]
+        drift = _drift(current[name], base[name], feature_config) if name in base else None
+        if drift:
+            out.append(drift)
     return out
 
 
