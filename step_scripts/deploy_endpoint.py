@@ -382,15 +382,7 @@ def handle_endpoint_event(event: dict[str, Any], environ: Any, client: Any, scal
         raise ValueError("invalid AUTOSCALING environment variable: " + "; ".join(problems))
     if settings is None or not name or detail.get("EndpointName") != name:
         return {"statusCode": 200, "action": "ignored", "endpoint_name": detail.get("EndpointName")}
-    endpoint = client.describe_endpoint(EndpointName=name)
-    config = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    plan = {
-        "endpoint_name": name,
-        "endpoint_config_name": config["EndpointConfigName"],
-        "autoscaling": settings,
-    }
-    names = [v["VariantName"] for v in config.get("ProductionVariants", []) if "ServerlessConfig" not in v]
-    status = deploy_scaling.ensure(scaling, client, plan, names)
+    status = deploy_scaling.apply_to_endpoint(scaling, client, name, settings)
     return {"statusCode": 200, "action": "autoscaling", "endpoint_name": name, "autoscaling": status}
 
 

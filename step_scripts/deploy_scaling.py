@@ -165,3 +165,17 @@ def ensure(
         sleep(POLL_SECONDS)
     changed = [_apply(client, endpoint, name, plan["autoscaling"]) for name in variants]
     return "applied" if any(changed) else "unchanged"
+
+
+def apply_to_endpoint(client: Any, sagemaker: Any, endpoint: str, settings: dict[str, Any]) -> str:
+    """Autoscale the instance variants of the config ``endpoint`` runs now (an "endpoint in
+    service" event); ``ensure``'s answer."""
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    plan = {
+        "endpoint_name": endpoint,
+        "endpoint_config_name": config["EndpointConfigName"],
+        "autoscaling": settings,
+    }
+    names = [v["VariantName"] for v in config.get("ProductionVariants", []) if "ServerlessConfig" not in v]
+    return ensure(client, sagemaker, plan, names)
