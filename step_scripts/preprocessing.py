@@ -40,15 +40,16 @@ import numpy as np
 import pandas as pd
 
 from step_common import (
+    READ_ERRORS,
     InputError,
     Progress,
-    count_rows,
+    count_file_rows,
     input_files,
-    input_text,
+    input_stream,
     new_parser,
     parse_bool,
     parse_list,
-    read_csv_chunked,
+    read_csv_compact,
     run_main,
     write_csv,
 )
@@ -182,21 +183,24 @@ def check_header(name: str, found: Sequence[str], declared: Sequence[str], heade
 def read_raw(
     path: Path, column_names: Sequence[str], header: bool = True, comment: str | None = None
 ) -> pd.DataFrame:
-    """Read one CSV with every value as a string, nothing parsed as NA.
+    """Read one CSV with every value as a string (each column a ``category``: a distinct text is
+    held once), nothing parsed as NA. The file is streamed, never held whole in memory.
 
     The header (or, without one, the first row) is checked against the column names first
     (:func:`check_header`); a large file logs its progress (rows read) every few seconds.
     """
-    text = input_text(path, comment)
-    line = next((line for line in text if line.strip()), "")  # the first record pandas reads (as
-    text.seek(0)  # written: pandas renames repeated names)
-    first = [cell.strip() for cell in next(csv.reader([line], skipinitialspace=True), [])]
-    if first:  # (an empty file is reported below)
-        check_header(path.name, first, column_names, header)
-    options = {"dtype": str, "keep_default_na": False, "na_filter": False, "skipinitialspace": True}
     try:
-        rows = count_rows(text.getvalue(), header)
-        frame = read_csv_chunked(text, PROG, path.name, rows, header=0 if header else None, **options)
+        with input_stream(path, comment) as text:
+            line = next((line for line in text if line.strip()), "")  # the first record pandas reads
+        first = [cell.strip() for cell in next(csv.reader([line], skipinitialspace=True), [])]
+        if first:  # (as written: pandas renames repeated names; an empty file is reported below)
+            check_header(path.name, first, column_names, header)
+        options = {"dtype": str, "keep_default_na": False, "na_filter": False, "skipinitialspace": True}
+        rows = count_file_rows(path, header)
+        with input_stream(path, comment) as text:
+            frame = read_csv_compact(text, PROG, path.name, rows, header=0 if header else None, **options)
+    except READ_ERRORS as exc:
+        raise InputError(f"cannot read input file '{path.name}': {exc}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"input file '{path.name}' is empty") from None
     except pd.errors.ParserError as exc:
@@ -458,7 +462,7 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
         raise InputError(f"train_shards must be between 1 and 10000, got {shards}")
     files = input_files(Path(args.input_dir))
     raw = read_inputs(files, parse_list(args.column_names), args.header, args.comment)
-    target = args.target_column.strip()
+    target, n_raw = args.target_column.strip(), len(raw)
     frame, schema = prepare(
         raw,
         target,
@@ -467,15 +471,18 @@ def run(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
         facets=parse_list(args.facet_columns),
         categorical=args.categorical_columns,
     )
+    del raw  # (memory: the cleaned frame replaces it)
     train, val, test = split_frame(frame, target, ratios, args.stratify, args.seed)
+    n_frame = len(frame)
+    del frame  # (the splits replace it)
     parts = {"train": train, "validation": val, "test": test}
     explain = explain_sample(test, target, args.explain_rows, args.seed) if args.explain_rows else None
     if len(train) < shards:
         raise InputError(f"{len(train)} train rows are too few for {shards} train files")
     write_outputs(Path(args.output_dir), parts, schema, explain, shards)
-    print(f"{PROG}: read {len(raw)} rows from {len(files)} file(s)")
-    if len(frame) < len(raw):
-        print(f"{PROG}: dropped {len(raw) - len(frame)} rows with a missing target '{target}'")
+    print(f"{PROG}: read {n_raw} rows from {len(files)} file(s)")
+    if n_frame < n_raw:
+        print(f"{PROG}: dropped {n_raw - n_frame} rows with a missing target '{target}'")
     for name, part in parts.items():
         print(f"{PROG}: {name}: {len(part)} rows, positive rate {part[target].mean():.4f}")
     if explain is not None:

@@ -150,12 +150,6 @@ class Progress:
         return True
 
 
-def count_rows(text: str, header: bool) -> int:
-    """Data rows in CSV text, counted as lines (a quoted field spanning lines counts twice)."""
-    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-    return max(lines - (1 if header else 0), 0)
-
-
 def read_csv_chunked(source: Any, prog: str, what: str, rows: int, **options: Any) -> pd.DataFrame:
     """``pd.read_csv(source, **options)`` in chunks of :data:`CSV_CHUNK_ROWS` rows, with a progress
     line every :data:`PROGRESS_SECONDS` (``rows`` is the expected total). For reads with
@@ -293,18 +287,97 @@ def input_files(path: Path) -> list[Path]:
     return files
 
 
-def input_text(path: Path, comment: str | None) -> io.StringIO:
-    """A file's text (gunzipped when it is gzip data), without the lines starting with ``comment``."""
+class _SkipLines(io.TextIOBase):
+    """A text stream without the lines that start with ``prefix``, read lazily from ``inner``."""
+
+    def __init__(self, inner: Any, prefix: str):
+        self._inner, self._prefix, self._buffer = inner, prefix, ""
+
+    def readable(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> str:
+        while not self._buffer:
+            line = self._inner.readline()
+            if not line:
+                return ""
+            if not line.startswith(self._prefix):
+                self._buffer = line
+        cut = len(self._buffer) if size is None or size < 0 else size
+        line, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return line
+
+    def read(self, size: int | None = -1) -> str:
+        parts, wanted = [], -1 if size is None or size < 0 else size
+        while wanted != 0:
+            line = self.readline(wanted)
+            if not line:
+                break
+            parts.append(line)
+            wanted = wanted - len(line) if wanted > 0 else wanted
+        return "".join(parts)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def input_stream(path: Path, comment: str | None) -> Any:
+    """A file's text as a stream read lazily (gunzipped when it is gzip data, whatever its name),
+    without the lines starting with ``comment``: a large file is never held whole in memory. Decoding
+    errors surface while reading (see :data:`READ_ERRORS`)."""
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        text = raw.decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+        with path.open("rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        if gzipped:
+            stream = gzip.open(path, "rt", encoding="utf-8", newline="")  # noqa: SIM115 - the caller closes it
+        else:
+            stream = path.open(encoding="utf-8", newline="")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
         raise InputError(f"cannot read input file '{path.name}': {exc}") from None
-    if comment:
-        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(comment))
-    return io.StringIO(text)
+    return _SkipLines(stream, comment) if comment else stream
+
+
+READ_ERRORS = (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile)
+"""What reading an :func:`input_stream` may raise about the file itself (besides pandas' errors)."""
+
+
+def count_file_rows(path: Path, header: bool) -> int:
+    """Data rows in a (possibly gzip'd) CSV file, counted as lines in blocks (comment lines count)."""
+    try:
+        with path.open("rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        lines, last = 0, b"\n"
+        with gzip.open(path, "rb") if gzipped else path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                lines += block.count(b"\n")
+                last = block[-1:]
+    except READ_ERRORS:
+        return 0  # reading it properly reports the problem
+    return max(lines + (last != b"\n") - (1 if header else 0), 0)
+
+
+def read_csv_compact(source: Any, prog: str, what: str, rows: int, **options: Any) -> pd.DataFrame:
+    """:func:`read_csv_chunked`, but each column as a ``category``: every distinct text is held once,
+    not once per cell (a million rows of 40 text columns would take gigabytes as Python strings).
+    For reads with ``dtype=str`` and ``na_filter=False`` only (categories hold no missing value)."""
+    from pandas.api.types import union_categoricals
+
+    progress = Progress(prog, f"reading {what}", rows, share=None, last=False)
+    parts: dict[Any, list[pd.Categorical]] = {}
+    done = 0
+    reader = pd.read_csv(source, chunksize=CSV_CHUNK_ROWS, **options)
+    try:  # (not `with`: the containers' pandas may predate 1.2, whose readers are context managers)
+        for chunk in reader:
+            for name in chunk.columns:
+                parts.setdefault(name, []).append(pd.Categorical(chunk[name]))
+            done += len(chunk)
+            progress.update(done)
+    finally:
+        reader.close()
+    return pd.DataFrame(
+        {name: cats[0] if len(cats) == 1 else union_categoricals(cats) for name, cats in parts.items()}
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,14 +390,17 @@ def csv_files(directory: Path) -> list[Path]:
     return sorted(f for f in directory.iterdir() if f.is_file() and f.name.endswith(CSV_SUFFIXES))
 
 
-def read_labelled(files: Sequence[Path], schema: dict, kind: str, prog: str = "") -> pd.DataFrame:
-    """Concatenate CSVs with a header of the target then the schema's features (categoricals as text).
+def read_labelled(
+    files: Sequence[Path], schema: dict, kind: str, prog: str = "", compact: bool = False
+) -> pd.DataFrame:
+    """Concatenate CSVs with a header of the target then the schema's features (categoricals as text;
+    with ``compact``, as pandas categories: each distinct text held once, not once per cell).
 
     ``kind`` names the files in errors (``test``, ``train``, ...); ``prog`` prefixes a progress line
     per file (at a bounded rate, see :class:`Progress`).
     """
     expected = [schema["target"], *schema["features"]]
-    dtypes = {name: str for name in schema["categorical"]}
+    dtypes = {name: "category" if compact else str for name in schema["categorical"]}
     progress = Progress(prog or Path(sys.argv[0]).stem, f"read {kind}", len(files), "files", rate=False)
     frames = []
     for f in files:

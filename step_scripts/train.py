@@ -206,8 +206,9 @@ def lgb_params(hp: dict[str, Any], cluster: Cluster | None = None) -> dict[str, 
 
 
 def load_schema(directory: Path, replicated: Path | None = None) -> dict:
-    """schema.json from the train channel, else from ``replicated`` (the validation channel: a
-    sharded train channel has no schema.json, which ShardedByS3Key would give one instance only)."""
+    """schema.json from the train channel, else (on a cluster) from ``replicated``, the validation
+    channel: a sharded train channel has no schema.json, which ShardedByS3Key would give one
+    instance only."""
     path = directory / "schema.json"
     if not path.is_file() and replicated is not None and (replicated / "schema.json").is_file():
         path = replicated / "schema.json"
@@ -231,7 +232,7 @@ def read_split(directory: Path, schema: dict, channel: str) -> tuple[pd.DataFram
     if not files:
         raise InputError(f"no CSV files in {channel} channel '{directory}'")
     target = schema["target"]
-    frame = read_labelled(files, schema, channel, PROG)
+    frame = read_labelled(files, schema, channel, PROG, compact=True)
     if len(frame) == 0:
         raise InputError(f"{channel} channel '{directory}' has no rows")
     labels = frame[target]
@@ -389,7 +390,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cluster = training_cluster()
     if cluster is not None:
         check_cluster(cluster, Path(args.train))
-    schema = load_schema(Path(args.train), Path(args.validation))
+    schema = load_schema(Path(args.train), Path(args.validation) if cluster is not None else None)
     x_train, y_train = read_split(Path(args.train), schema, "train")
     x_val, y_val = read_split(Path(args.validation), schema, "validation")
     if len(np.unique(y_train)) < 2 or len(np.unique(y_val)) < 2:
