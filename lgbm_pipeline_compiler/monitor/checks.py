@@ -24,10 +24,13 @@ data gives the same numbers here and in the baseline jobs:
 - **Feature-attribution drift** (Clarify's ModelExplainabilityMonitor): exact TreeSHAP
   (clarify_check.tree_shap, aggregated as the registered ``Explainability.ConfigFile`` says) on at
   most ``SHAP_ROWS`` captured rows (a seeded sample beyond that), and the nDCG of the global
-  ranking against the baseline's (clarify_baseline.ndcg): AWS, "Feature attribution drift
-  violations": nDCG = DCG/iDCG with DCG = sum a(f'_i)/log2(i + 1) over the current ranking and the
-  baseline attributions a; a violation below 0.90 (clarify_baseline.NDCG_THRESHOLD, Model
-  Monitor's default).
+  ranking against the baseline's (clarify_baseline.ndcg: nDCG = DCG/iDCG, DCG = sum
+  a(f'_i)/log2(i + 1) over the current ranking with the baseline attributions a, AWS "Feature
+  attribution drift for models in production"). AWS, "Model Feature Attribution Drift Violations"
+  (clarify-model-monitor-model-attribution-drift-violations.html): "For each label in the
+  explanations section, the monitoring jobs calculate the nDCG score of its global SHAP values in
+  the baseline constraints file and in the job analysis results file (analysis.json). If the score
+  is less than 0.9, then a violation is logged." (clarify_baseline.NDCG_THRESHOLD).
 """
 
 from __future__ import annotations
