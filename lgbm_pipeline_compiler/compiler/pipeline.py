@@ -52,8 +52,7 @@ def build(spec: PipelineSpec) -> Built:
         checks = engine.build(ctx, data, tuned, modeled)
     quality = None
     if spec.data_quality is not None:
-        clarify_engine = spec.clarify.engine if spec.clarify is not None else None
-        builtin = spec.data_quality.resolved_engine(clarify_engine) == "builtin"
+        builtin = spec.data_quality.engine == "builtin"
         quality = (data_quality_builtin if builtin else data_quality).build(ctx, data)
 
     gated: list[Any] = []  # registered, deployed and scored only if the gate passes

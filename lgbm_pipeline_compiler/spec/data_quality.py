@@ -33,12 +33,11 @@ class DataQualitySection(Section):
     Monitor's statistics.json / constraints.json formats, registered as the model package's
     DriftCheckBaselines.ModelDataQuality: what monitoring compares endpoint traffic with."""
 
-    engine: Engine | None = None
+    engine: Engine = "sagemaker-model-monitor"
     """`sagemaker-model-monitor`: a QualityCheckStep (DataQualityCheckConfig) run by SageMaker's
     Model Monitor analyzer. `builtin`: a processing step running step_scripts/data_quality_check.py
     (the same formats, computed as the analyzer does) for accounts without Model Monitor; its
-    baseline is the supplied one (no lookup of the latest Approved package's). Default: `builtin`
-    when `clarify.engine` is `builtin`, else `sagemaker-model-monitor`."""
+    previous baseline is the supplied one (it does not look up the latest Approved package's)."""
     instance_type: ProcessingInstance = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, le=100)
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
@@ -56,9 +55,3 @@ class DataQualitySection(Section):
                 {"count": self.instance_count},
             )
         return self
-
-    def resolved_engine(self, clarify_engine: str | None) -> Engine:
-        """The engine in effect: the explicit one, else following `clarify.engine`."""
-        if self.engine is not None:
-            return self.engine
-        return "builtin" if clarify_engine == "builtin" else "sagemaker-model-monitor"

@@ -26,7 +26,6 @@ from sagemaker.workflow.functions import Join
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep
 
-from ...errors import CompileError
 from ..artifacts import read_script
 from ..containers import LIB_DIR, shared_module_input, sklearn_image
 from ..context import BuildContext
@@ -165,14 +164,3 @@ def build(ctx: BuildContext, data: Preprocessed) -> DataQualityChecked:
         drift_constraints_uri=props.BaselineUsedForDriftCheckConstraints,
         baseline_dataset_uri=dataset_uri,
     )
-
-
-def require_one_instance(ctx: BuildContext) -> None:
-    """The builtin engine's job runs on one instance (engine from clarify.engine: not validated)."""
-    section = ctx.spec.data_quality
-    if section is not None and section.instance_count != 1:
-        raise CompileError(
-            f"data_quality.instance_count is {section.instance_count}, but the builtin engine (chosen by "
-            "clarify.engine: builtin) profiles the data on one instance: set data_quality.instance_count: 1 "
-            "or data_quality.engine: sagemaker-model-monitor"
-        )

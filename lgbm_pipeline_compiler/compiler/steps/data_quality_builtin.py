@@ -28,7 +28,6 @@ from .data_quality import (
     code_inputs,
     job_settings,
     processor,
-    require_one_instance,
 )
 
 BASELINE_DIRS = {
@@ -62,7 +61,6 @@ def _supplied(ctx: BuildContext, kind: str) -> tuple[list[ProcessingInput], list
 def build(ctx: BuildContext, data: Preprocessed) -> DataQualityChecked:
     section = ctx.spec.data_quality
     assert section is not None
-    require_one_instance(ctx)
     base = "data_quality.baseline"
     inputs, arguments = code_inputs(ctx, data), [
         "--mode", "baseline",
