@@ -72,9 +72,11 @@ def builtin_engine(text: str) -> str:
 
 
 def no_clarify(text: str) -> str:
-    """A spec text without the clarify section (and the parameters that expose it)."""
+    """A spec text without checks: no clarify or data_quality section (nor the parameters that
+    expose them), so it runs without --first-run."""
     assert "\nclarify:\n" in text, "no_clarify: the spec has no clarify section"
-    return strip_section(text, "clarify")
+    text = strip_section(text, "clarify")
+    return strip_section(text, "data_quality") if "\ndata_quality:\n" in text else text
 
 
 @pytest.fixture

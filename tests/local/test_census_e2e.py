@@ -20,8 +20,10 @@ def test_every_step_succeeds(clarify_run):
     assert [(s["name"], s["type"], s["status"]) for s in summary["steps"]] == [
         ("Preprocess", "Processing", "Succeeded"),
         ("Tune", "Tuning", "Succeeded"),
+        ("DataQualityDataset", "Processing", "Succeeded"),
         ("LightGBMModel-CreateModel", "Model", "Succeeded"),
         ("Evaluate", "Processing", "Succeeded"),
+        ("DataQualityCheck", "QualityCheck", "Succeeded"),
         ("ModelBiasCheck", "ClarifyCheck", "Succeeded"),
         ("ModelExplainabilityCheck", "ClarifyCheck", "Succeeded"),
         ("F1Gate", "Condition", "Succeeded"),
