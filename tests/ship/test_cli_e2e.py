@@ -48,7 +48,7 @@ def test_deploy_start_first_run_then_plan_says_no_change(server_account):
 
     assert deployed.returncode == 0, deployed.stderr
     err = deployed.stderr.splitlines()
-    assert "uploaded 13 artifact(s), 0 already in S3" in err
+    assert "uploaded 15 artifact(s), 0 already in S3" in err
     assert f"created pipeline {PIPELINE}" in err
     assert err[-1].startswith("started execution (RegisterNewModelBiasBaseline=true, ")
     arn = deployed.stdout.strip()
@@ -66,7 +66,7 @@ def test_deploy_start_first_run_then_plan_says_no_change(server_account):
     assert "s3://ship-test-artifacts/census/e2e" in json.dumps(definition)
     s3 = session.client("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="census/e2e/artifacts/")["Contents"]]
-    assert len(keys) == 13
+    assert len(keys) == 15
     for key in keys:  # content-addressed: a file's key holds its hash (a bundle's, the listing's)
         got = s3.get_object(Bucket=BUCKET, Key=key)
         digest = hashlib.sha256(got["Body"].read()).hexdigest()
@@ -83,4 +83,4 @@ def test_deploy_start_first_run_then_plan_says_no_change(server_account):
 
     assert planned.returncode == 0, planned.stderr
     assert planned.stdout.splitlines()[-1] == "no change"
-    assert "uploads: 0 of 13 artifacts" in planned.stdout
+    assert "uploads: 0 of 15 artifacts" in planned.stdout

@@ -20,7 +20,7 @@ def test_plan_for_a_changed_spec_names_the_changed_fields(recorded, ship_target,
 
     lines = text.splitlines()
     assert rec.changes() == []
-    assert lines[1] == "uploads: 0 of 13 artifacts (all already in S3 with the same hash)"
+    assert lines[1] == "uploads: 0 of 15 artifacts (all already in S3 with the same hash)"
     assert f"  function {FUNCTION}: no change" in lines
     assert f"~ pipeline {PIPELINE}: definition" in lines
     assert f"--- deployed {PIPELINE}" in lines and f"+++ {field_changed_target.spec_path}" in lines
@@ -42,7 +42,7 @@ def test_plan_for_a_changed_script_lists_its_upload_and_diffs_it_against_s3(
 
     (new_uri,) = set(script_changed_target.compiled.artifacts) - set(ship_target.compiled.artifacts)
     lines = text.splitlines()
-    assert lines[1] == "uploads: 1 of 13 artifacts"
+    assert lines[1] == "uploads: 1 of 15 artifacts"
     assert (
         lines[2] == f"  + {new_uri} ({len(script_changed_target.compiled.artifacts[new_uri].data):,} bytes)"
     )
@@ -56,8 +56,8 @@ def test_plan_before_the_first_deploy_lists_everything(recorded, ship_target):
     text = render_plan(aws, make_plan(aws, ship_target))
     lines = text.splitlines()
     assert lines[0] == f"plan for pipeline {PIPELINE} in us-east-1:"
-    assert lines[1] == "uploads: 13 of 13 artifacts"
-    assert sum(1 for line in lines if line.startswith("  + s3://")) == 13
+    assert lines[1] == "uploads: 15 of 15 artifacts"
+    assert sum(1 for line in lines if line.startswith("  + s3://")) == 15
     assert lines[-2].startswith(f"+ create function {FUNCTION} (python3.12, 120 s, 256 MB, role ")
     assert lines[-1] == (
         f"+ create pipeline {PIPELINE} (role arn:aws:iam::123456789012:role/SageMakerExecutionRole; "
