@@ -304,8 +304,8 @@ def deploy(client: Any, plan: dict[str, Any], endpoint: dict[str, Any] | None) -
     if endpoint is None:
         client.create_endpoint(EndpointName=name, EndpointConfigName=config)
         return "created", "Creating"
-    status, current = endpoint.get("EndpointStatus", ""), endpoint.get("EndpointConfigName")
-    if current == config and status in ("Creating", "Updating", "SystemUpdating", "InService"):
+    status = endpoint.get("EndpointStatus", "")
+    if config in configs_of(endpoint) and status in ("Creating", "Updating", "SystemUpdating", "InService"):
         # An earlier attempt already started this deployment: report it, do not touch it.
         return ("created" if status == "Creating" else "updated"), status
     check_updatable(endpoint)
@@ -317,6 +317,14 @@ def deploy(client: Any, plan: dict[str, Any], endpoint: dict[str, Any] | None) -
             raise DeployError(f"endpoint '{name}' started another update meanwhile: {message}") from None
         raise
     return "updated", "Updating"
+
+
+def configs_of(endpoint: dict[str, Any]) -> set[str]:
+    """The config an endpoint runs and the one an in-progress deployment moves it to
+    (DescribeEndpoint PendingDeploymentSummary: "only returned when the endpoint is creating or
+    updating with a new endpoint configuration")."""
+    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    return {name for name in (endpoint.get("EndpointConfigName"), pending) if name}
 
 
 def check_updatable(endpoint: dict[str, Any]) -> None:
@@ -351,7 +359,7 @@ def handle(event: Any, client: Any, scaling: Any = None, wait_seconds: float = 0
     ensure_model(client, plan)
     variants = deploy_variants.production_variants(plan, current)
     deploy_variants.ensure_endpoint_config(client, plan, variants)
-    moving = endpoint is not None and endpoint.get("EndpointConfigName") != plan["endpoint_config_name"]
+    moving = endpoint is not None and plan["endpoint_config_name"] not in configs_of(endpoint)
     if plan["autoscaling"] is not None and moving:
         check_updatable(endpoint)
         deploy_scaling.release(scaling, plan["endpoint_name"], current, variants)

@@ -371,3 +371,21 @@ def test_an_endpoint_in_service_event_applies_the_environments_autoscaling(clien
     assert deploy_endpoint.handle_endpoint_event(event, environ, sm, aas)["autoscaling"] == "applied"
     other = {**event, "detail": {"EndpointName": "someone-elses"}}
     assert deploy_endpoint.handle_endpoint_event(other, environ, sm, aas)["action"] == "ignored"
+
+
+def test_a_retry_during_the_update_it_started_sends_nothing(clients):
+    """DescribeEndpoint names the old config while updating and the new one in
+    PendingDeploymentSummary: the update already under way is reported, not repeated; the
+    autoscaling waits (pending)."""
+    sm, sm_stub, aas, _ = clients
+    updating = {"EndpointName": "census-endpoint", "EndpointArn": arn_of("endpoint", "census-endpoint"),
+                "EndpointConfigName": OLD_CONFIG, "EndpointStatus": "Updating", "CreationTime": NOW,
+                "LastModifiedTime": NOW, "PendingDeploymentSummary": {"EndpointConfigName": CONFIG}}  # fmt: skip
+    approved(sm_stub)
+    sm_stub.add_response("describe_endpoint", updating, {"EndpointName": "census-endpoint"})
+    config(sm_stub, OLD_CONFIG, [OLD_VARIANT])
+    model_exists(sm_stub)
+    config(sm_stub, CONFIG, [CHAMPION, CHALLENGER], CAPTURE)
+    sm_stub.add_response("describe_endpoint", updating, {"EndpointName": "census-endpoint"})
+    result = deploy_endpoint.handle(dict(EVENT), sm, aas)
+    assert (result["action"], result["status"], result["autoscaling"]) == ("updated", "Updating", "pending")
