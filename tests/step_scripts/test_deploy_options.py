@@ -389,3 +389,52 @@ def test_a_retry_during_the_update_it_started_sends_nothing(clients):
     sm_stub.add_response("describe_endpoint", updating, {"EndpointName": "census-endpoint"})
     result = deploy_endpoint.handle(dict(EVENT), sm, aas)
     assert (result["action"], result["status"], result["autoscaling"]) == ("updated", "Updating", "pending")
+
+
+def test_lambda_handler_against_moto_creates_and_autoscales(monkeypatch):
+    """The Lambda entry point end to end on moto: real boto3 clients (region from the environment),
+    the endpoint config with data capture, and the autoscaling registered once moto's endpoint is
+    InService; a second invocation leaves everything as it was."""
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+
+    class Context:  # Lambda's context: 31 s left, so at most 1 s of polling
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 31_000
+
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        sm.create_model_package_group(ModelPackageGroupName="census-models")
+        arn = sm.create_model_package(
+            ModelPackageGroupName="census-models",
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [
+                    {"Image": "111.dkr.ecr.us-east-1.amazonaws.com/x:1", "ModelDataUrl": "s3://b/m.tar.gz"}
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        event = {**EVENT, "model_package_arn": arn, "variants": {"name": "challenger"}}
+        first = deploy_endpoint.lambda_handler(event, Context())
+        second = deploy_endpoint.lambda_handler(event, Context())
+        config = sm.describe_endpoint_config(EndpointConfigName="census-endpoint-v1")
+        aas = boto3.client("application-autoscaling", region_name="us-east-1")
+        targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        policies = aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    assert (first["action"], second["action"]) == ("created", "updated")
+    assert (first["autoscaling"], second["autoscaling"]) == ("applied", "unchanged")
+    assert config["DataCaptureConfig"]["DestinationS3Uri"] == CAPTURE["DestinationS3Uri"]
+    assert [v["VariantName"] for v in config["ProductionVariants"]] == ["challenger"]
+    assert [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [
+        ("endpoint/census-endpoint/variant/challenger", 1, 4)
+    ]
+    assert [(p["PolicyName"], p["TargetTrackingScalingPolicyConfiguration"]) for p in policies] == [
+        ("lgbm-pipeline-target-tracking", POLICY)
+    ]
