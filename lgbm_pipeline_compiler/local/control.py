@@ -7,8 +7,8 @@ client reports it:
 
 - every request is checked against the operation's input shape in botocore's SageMaker service
   model with botocore's own ``ParamValidator`` (required members, types, unknown members), raising
-  ``botocore.exceptions.ParamValidationError`` as boto3 does before sending anything; top-level
-  enum, pattern and maximum-length constraints raise ``ClientError`` ``ValidationException`` in
+  ``botocore.exceptions.ParamValidationError`` as boto3 does before sending anything; enum,
+  pattern and maximum constraints, of nested members too (lint/requests.py), raise ``ClientError`` ``ValidationException`` in
   SageMaker's wording ("1 validation error detected: Value 'x' at 'modelApprovalStatus' failed to
   satisfy constraint: Member must satisfy enum value set: [...]");
 - ``create_model`` from a versioned model package (``PrimaryContainer``/``Containers``
