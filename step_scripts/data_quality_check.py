@@ -17,11 +17,14 @@ and shared with ``lgbm-pipeline monitor``). Modes:
 - ``--mode dataset``: write the features of the training split with a header as
   ``--output-dir``/baseline.csv, the baseline dataset Model Monitor's analyzer reads.
 
-The baseline is the supplied one (``--baseline-statistics``, ``--baseline-constraints``: a JSON file
-or a dir holding statistics.json / constraints.json; ``{}`` or an empty dir means none). With none
-and not both ``--skip-check`` and ``--register-new-baseline`` (a first run), the step fails, as
-QualityCheckStep does without a previous baseline ("Baseline calculation, drift detection and
-lifecycle with ClarifyCheck and QualityCheck steps", SageMaker Developer Guide). With
+The previous baseline follows QualityCheckStep ("Baseline calculation, drift detection and
+lifecycle with ClarifyCheck and QualityCheck steps", SageMaker Developer Guide): the supplied one
+(``--baseline-statistics``, ``--baseline-constraints``: a JSON file or a dir holding
+statistics.json / constraints.json; ``{}`` or an empty dir means none); else, with
+``--model-package-group``, the DriftCheckBaselines.ModelDataQuality of the latest Approved package
+in the group, looked up with boto3 (the job's role needs sagemaker:ListModelPackages,
+sagemaker:DescribeModelPackage and s3:GetObject on the baseline); else, unless both
+``--skip-check`` and ``--register-new-baseline`` are true (a first run), the step fails. With
 ``--skip-check`` violations are recorded but never fail the step (nor does a broken baseline);
 likewise with ``--fail-on-violation false``.
 
@@ -46,6 +49,7 @@ EXIT_VIOLATION = 3
 FILES = {"statistics": "statistics.json", "constraints": "constraints.json"}
 DRIFT_FILES = {"statistics": "drift_check_statistics.json", "constraints": "drift_check_constraints.json"}
 VIOLATIONS_FILE = "constraint_violations.json"
+DRIFT_SECTION = "ModelDataQuality"  # where a model package keeps this baseline (DriftCheckBaselines)
 DATASET_FILE = "baseline.csv"
 
 
@@ -56,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="/opt/ml/processing/output")
     p.add_argument("--baseline-statistics", default=None, help="statistics JSON (or a dir holding one)")
     p.add_argument("--baseline-constraints", default=None, help="constraints JSON (or a dir holding one)")
+    p.add_argument("--model-package-group", default=None, help="else, the latest Approved baseline here")
     p.add_argument("--skip-check", type=parse_bool, default=False)
     p.add_argument("--register-new-baseline", type=parse_bool, default=False)
     p.add_argument("--fail-on-violation", type=parse_bool, default=True)
@@ -100,14 +105,69 @@ def load_document(path: str | None, kind: str) -> dict | None:
     return data or None
 
 
-def no_baseline_message() -> str:
-    return (
-        "no data quality baseline: none supplied (--baseline-constraints) and the builtin engine does "
-        "not look up the latest Approved package's. QualityCheckStep needs the previous baseline unless "
-        "SkipCheck and RegisterNewBaseline are both true; supply data_quality.baseline.supplied_statistics "
-        "and supplied_constraints (or their pipeline parameters), or for a first run set skip_check and "
-        "register_new_baseline true (locally: lgbm-pipeline run --local --first-run)"
+def no_baseline_message(group: str | None) -> str:
+    where = (
+        f"no Approved package in model package group {group} has one" if group else "no model package group"
     )
+    return (
+        f"no data quality baseline: none supplied (--baseline-constraints) and {where} "
+        f"(DriftCheckBaselines.{DRIFT_SECTION}). QualityCheckStep needs the previous baseline unless SkipCheck "
+        "and RegisterNewBaseline are both true; for a first run set data_quality.baseline.skip_check and "
+        "register_new_baseline true (or their pipeline parameters; locally: lgbm-pipeline run --local "
+        "--first-run), or supply data_quality.baseline.supplied_statistics and supplied_constraints"
+    )
+
+
+def latest_approved_baseline(client: Any, group: str) -> dict[str, str | None] | None:
+    """{"statistics": uri, "constraints": uri} of DriftCheckBaselines.ModelDataQuality in the latest
+    Approved package of ``group`` that has its constraints (ListModelPackages, Approved, newest
+    first, page by page); None if none. ``client`` answers as boto3's SageMaker client does."""
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    while True:
+        page = client.list_model_packages(**request)
+        for summary in page.get("ModelPackageSummaryList") or []:
+            package = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+            quality = (package.get("DriftCheckBaselines") or {}).get(DRIFT_SECTION) or {}
+            uris = {kind: (quality.get(kind.capitalize()) or {}).get("S3Uri") for kind in FILES}
+            if uris["constraints"]:
+                return uris
+        if not page.get("NextToken"):
+            return None
+        request["NextToken"] = page["NextToken"]
+
+
+def aws_clients() -> tuple[Any, Any]:
+    import boto3  # in the scikit-learn image; only a job that looks its baseline up needs it
+
+    return boto3.client("sagemaker"), boto3.client("s3")
+
+
+def looked_up(group: str) -> tuple[dict | None, dict]:
+    """(statistics, constraints) of the latest Approved package's baseline, read with boto3."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        sagemaker, s3 = aws_clients()
+        uris = latest_approved_baseline(sagemaker, group)
+        if uris is None:
+            raise InputError(no_baseline_message(group))
+        documents = {}
+        for kind, uri in uris.items():
+            bucket, _, key = (uri or "").removeprefix("s3://").partition("/")
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read() if uri else b"{}"
+            documents[kind] = json.loads(body) or None
+    except (BotoCoreError, ClientError, ValueError) as exc:
+        raise InputError(
+            f"cannot look up the data quality baseline in model package group {group}: {exc} (the job's role "
+            "needs sagemaker:ListModelPackages, sagemaker:DescribeModelPackage and s3:GetObject on the baseline)"
+        ) from None
+    print(f"{PROG}: checking against the baseline {uris['constraints']} (latest Approved package in {group})")
+    return documents["statistics"], documents["constraints"]
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -140,8 +200,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.skip_check:
             raise
         statistics = constraints = None  # not enforced: a broken baseline cannot fail the step
+    if constraints is None and args.model_package_group and not first_run:
+        statistics, constraints = looked_up(args.model_package_group)
     if constraints is None and not first_run:
-        raise InputError(no_baseline_message())
+        raise InputError(no_baseline_message(args.model_package_group))
     calculated = profile(frame, features)
     suggested = data_quality.suggest_constraints(calculated)
     write_json(out / FILES["statistics"], calculated)

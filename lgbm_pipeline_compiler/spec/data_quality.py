@@ -36,8 +36,9 @@ class DataQualitySection(Section):
     engine: Engine = "sagemaker-model-monitor"
     """`sagemaker-model-monitor`: a QualityCheckStep (DataQualityCheckConfig) run by SageMaker's
     Model Monitor analyzer. `builtin`: a processing step running step_scripts/data_quality_check.py
-    (the same formats, computed as the analyzer does) for accounts without Model Monitor; its
-    previous baseline is the supplied one (it does not look up the latest Approved package's)."""
+    (the same formats, computed as the analyzer does) for accounts without Model Monitor; it looks
+    the latest Approved package's baseline up itself (its role needs sagemaker:ListModelPackages,
+    sagemaker:DescribeModelPackage and s3:GetObject on the baseline)."""
     instance_type: ProcessingInstance = "ml.m5.xlarge"
     instance_count: int = Field(default=1, ge=1, le=100)
     volume_size_gb: int = Field(default=30, ge=1, le=16384)

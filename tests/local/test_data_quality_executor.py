@@ -15,7 +15,7 @@ import pytest
 from lgbm_pipeline_compiler import load_spec
 from lgbm_pipeline_compiler.compiler import compile_definition
 from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
-from lgbm_pipeline_compiler.local.executors import EXECUTORS
+from lgbm_pipeline_compiler.local.executors import EXECUTORS, processing, quality
 from lgbm_pipeline_compiler.local.expressions import Resolver
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
 from lgbm_pipeline_compiler.local.store import ObjectStore
@@ -203,3 +203,86 @@ def test_a_headerless_dataset_gets_sparks_column_names(tmp_path, check_step):
     EXECUTORS["QualityCheck"](ctx)
     statistics = json.loads(ctx.store.read_bytes(f"{OUTPUT}/statistics.json"))
     assert [f["name"] for f in statistics["features"]] == ["_c0", "_c1", "_c2"]
+
+
+# -- the builtin engine's job: its lookup, done locally by quality.approved_baseline_arguments ------
+
+PLACEHOLDER = "s3://b/artifacts/0123/no-baseline.json"
+
+
+def builtin_arguments(skip: str = "false", register: str = "false") -> list[str]:
+    """data_quality_check.py's arguments as the compiler writes them with a registry and exposed
+    supplied baselines (defaulting to the placeholder)."""
+    return ["--mode", "baseline", "--skip-check", skip, "--register-new-baseline", register,
+            "--fail-on-violation", "true", "--model-package-group", GROUP,
+            "--baseline-statistics", quality.BASELINE_DIRS["Statistics"],
+            "--baseline-constraints", quality.BASELINE_DIRS["Constraints"]]  # fmt: skip
+
+
+@pytest.fixture
+def builtin_ctx(tmp_path, check_step) -> StepContext:
+    ctx = context(tmp_path, {"Name": "DataQualityCheck", "Type": "Processing"}, frame())
+    ctx.store.put_bytes(PLACEHOLDER, b"{}\n")
+    for folder in quality.BASELINE_DIRS.values():
+        processing.stage_inputs(ctx, [{"S3Input": {"S3Uri": PLACEHOLDER, "LocalPath": folder}}])
+    return ctx
+
+
+def test_the_builtin_jobs_lookup_stages_the_latest_approved_baseline(builtin_ctx):
+    ctx = builtin_ctx
+    approve(
+        ctx, _put(ctx, "s3://b/v1/s.json", {"v": 1}), _put(ctx, "s3://b/v1/c.json", {"features": [], "v": 1})
+    )
+    approve(
+        ctx, _put(ctx, "s3://b/v2/s.json", {"v": 2}), _put(ctx, "s3://b/v2/c.json", {"features": [], "v": 2})
+    )
+    arguments = quality.approved_baseline_arguments(ctx, builtin_arguments())
+    assert arguments == [a for a in builtin_arguments() if a not in ("--model-package-group", GROUP)]
+    for kind, name, expected in (("Statistics", "statistics.json", {"v": 2}), ("Constraints", "constraints.json", {"features": [], "v": 2})):  # fmt: skip
+        folder = Path(ctx.container_path(quality.BASELINE_DIRS[kind]))
+        assert [p.name for p in folder.iterdir()] == [name]  # the placeholder is gone
+        assert json.loads((folder / name).read_text()) == expected
+    assert (
+        f"checking against the baseline s3://b/v2/c.json (latest Approved package in {GROUP})"
+        in ctx.log.getvalue()
+    )
+
+
+def test_the_builtin_jobs_lookup_fails_without_a_baseline_unless_a_first_run(builtin_ctx):
+    first = quality.approved_baseline_arguments(builtin_ctx, builtin_arguments("true", "true"))
+    assert first == [
+        a for a in builtin_arguments("true", "true") if a not in ("--model-package-group", GROUP)
+    ]
+    with pytest.raises(StepFailed) as failed:
+        quality.approved_baseline_arguments(builtin_ctx, builtin_arguments(skip="true"))
+    assert str(failed.value) == quality.bundled_check().no_baseline_message(GROUP)
+    assert str(failed.value).startswith(
+        f"no data quality baseline: none supplied (--baseline-constraints) and no Approved package in model "
+        f"package group {GROUP} has one (DriftCheckBaselines.ModelDataQuality)."
+    )
+
+
+class _Pages:
+    """list_model_packages / describe_model_package as boto3 answers them, two to a page."""
+
+    def __init__(self, packages: list[dict]):
+        self.packages = packages
+
+    def list_model_packages(self, **request):
+        start = int(request.get("NextToken", 0))
+        page = {"ModelPackageSummaryList": [{"ModelPackageArn": str(i)} for i in range(start, min(start + 2, len(self.packages)))]}  # fmt: skip
+        return {**page, "NextToken": str(start + 2)} if start + 2 < len(self.packages) else page
+
+    def describe_model_package(self, ModelPackageName):  # noqa: N803 - boto3's keyword
+        return self.packages[int(ModelPackageName)]
+
+
+def test_the_jobs_lookup_takes_the_newest_package_with_a_data_quality_baseline():
+    quality_of = lambda n: {"DriftCheckBaselines": {"ModelDataQuality": {"Statistics": {"S3Uri": f"s3://b/{n}/s"}, "Constraints": {"S3Uri": f"s3://b/{n}/c"}}}}  # noqa: E731  # fmt: skip
+    bias_only = {"DriftCheckBaselines": {"Bias": {"PostTrainingConstraints": {"S3Uri": "s3://b/bias"}}}}
+    check = quality.bundled_check()
+    assert check.latest_approved_baseline(_Pages([{}, bias_only, quality_of(3), quality_of(4)]), GROUP) == {
+        "statistics": "s3://b/3/s",
+        "constraints": "s3://b/3/c",
+    }
+    assert check.latest_approved_baseline(_Pages([{}, bias_only, {}]), GROUP) is None

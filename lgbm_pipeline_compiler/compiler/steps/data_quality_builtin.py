@@ -3,10 +3,12 @@
 The same outputs as the QualityCheckStep (statistics.json and constraints.json in Model Monitor's
 formats, the baseline used for drift checks, constraint_violations.json), the same baseline
 parameters and failure behaviour, computed by data_quality.py in the scikit-learn image. The
-previous baseline is the supplied one: the job does not look up the latest Approved package's, so
-without a supplied baseline only a first run (skip check and register new baseline) succeeds. An
-exposed supplied-statistics or supplied-constraints parameter defaults to a "no baseline" artifact
-({}), since a processing input cannot be empty.
+previous baseline follows QualityCheckStep: the supplied one; else, when the spec has a
+`registry`, the DriftCheckBaselines.ModelDataQuality of the latest Approved package in its group
+(the job gets `--model-package-group` and looks it up with boto3: the pipeline role needs
+sagemaker:ListModelPackages, sagemaker:DescribeModelPackage and s3:GetObject on the baseline);
+else only a first run succeeds. An exposed supplied-statistics or supplied-constraints parameter
+defaults to a "no baseline" artifact ({}), since a processing input cannot be empty.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def build(ctx: BuildContext, data: Preprocessed) -> DataQualityChecked:
         "--register-new-baseline", _flag(ctx.params(f"{base}.register_new_baseline")),
         "--fail-on-violation", _flag(section.baseline.fail_on_violation),
     ]  # fmt: skip
+    if ctx.spec.registry is not None:  # QualityCheckStep's latest-Approved lookup, done by the job
+        arguments += ["--model-package-group", ctx.spec.registry.model_package_group]
     for kind in BASELINE_DIRS:
         more_inputs, more_arguments = _supplied(ctx, kind)
         inputs += more_inputs
