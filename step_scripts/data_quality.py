@@ -27,7 +27,9 @@ on Deequ (github.com/awslabs/deequ); what it does is followed from Deequ's sourc
   A feature violates when the distance is above ``comparison_threshold`` (default 0.1);
   categorical features use ``categorical_comparison_threshold`` with ``LInfinity`` (the check is
   off without ``categorical_drift_method``, as the constraints docs say).
-- suggested constraints: completeness = the observed non-missing share; is_non_negative = min >= 0;
+- suggested constraints: completeness 1.0 for a complete column (Deequ CompleteIfCompleteRule),
+  else for an observed share 0.2 < p < 1 over n rows p - 1.96 * sqrt(p * (1 - p) / n) rounded
+  down to 2 decimals (Deequ 2.0.2 RetainCompletenessRule), none below; is_non_negative = min >= 0;
   a String column gets ``domains`` when it has at most 120 distinct values (Deequ
   ``ColumnProfiler.DEFAULT_CARDINALITY_THRESHOLD``, above which no histogram exists) of which at
   most 10% occur once (Deequ ``CategoricalRangeRule``); monitoring_config as the prebuilt container
@@ -42,6 +44,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -54,27 +57,17 @@ BUCKETS = 10  # "By default, it materializes the distribution in 10 buckets"
 KS_C_ALPHA = 1.8  # Deequ Distance.defaultCAlpha (alpha = 0.003)
 DOMAIN_MAX_DISTINCT = 120  # Deequ ColumnProfiler.DEFAULT_CARDINALITY_THRESHOLD
 DOMAIN_MAX_SINGLETON_RATIO = 0.1  # Deequ CategoricalRangeRule
-CHECK_TYPES = (
-    "data_type_check",
-    "completeness_check",
-    "baseline_drift_check",
-    "missing_column_check",
-    "extra_column_check",
-    "categorical_values_check",
-)
+CHECK_TYPES = ("data_type_check", "completeness_check", "baseline_drift_check", "missing_column_check",
+               "extra_column_check", "categorical_values_check")  # fmt: skip
 MONITORING_CONFIG: dict[str, Any] = {
     "evaluate_constraints": "Enabled",
     "emit_metrics": "Enabled",
     "datatype_check_threshold": 1.0,
     "domain_content_threshold": 1.0,
-    "distribution_constraints": {
-        "perform_comparison": "Enabled",
-        "comparison_threshold": 0.1,
-        "comparison_method": "Robust",
-        "categorical_comparison_threshold": 0.1,
-        "categorical_drift_method": "LInfinity",
-    },
-}
+    "distribution_constraints": {"perform_comparison": "Enabled", "comparison_threshold": 0.1,
+                                 "comparison_method": "Robust", "categorical_comparison_threshold": 0.1,
+                                 "categorical_drift_method": "LInfinity"},
+}  # fmt: skip
 """The monitoring_config suggested with a baseline."""
 
 _INTEGRAL = re.compile(r"^(-|\+)? ?\d+$")
@@ -226,15 +219,10 @@ def _numeric(column: pd.Series, kind: str, missing: int) -> dict[str, Any]:
 
 def _string(column: pd.Series, kind: str, missing: int) -> dict[str, Any]:
     present = _present(column)
-    text = (
-        present.astype(str)
-        if not pd.api.types.is_bool_dtype(present.dtype)
-        else present.map(lambda b: "true" if b else "false")
-    )
-    counts = text.value_counts()
-    buckets = [
-        {"value": str(v), "count": int(n)} for v, n in sorted(counts.items(), key=lambda p: (-p[1], p[0]))
-    ]
+    boolean = pd.api.types.is_bool_dtype(present.dtype)
+    counts = (present.map({True: "true", False: "false"}) if boolean else present.astype(str)).value_counts()
+    ordered = sorted(counts.items(), key=lambda p: (-p[1], p[0]))
+    buckets = [{"value": str(v), "count": int(n)} for v, n in ordered]
     return {
         "name": str(column.name),
         "inferred_type": kind,
@@ -258,9 +246,8 @@ def compute_statistics(frame: pd.DataFrame, columns: Sequence[str] | None = None
         counts = type_counts(column)
         kind = inferred_type(counts)
         missing = len(frame) - sum(counts.values())
-        features.append(
-            _numeric(column, kind, missing) if kind in NUMERIC_TYPES else _string(column, kind, missing)
-        )
+        profile = _numeric if kind in NUMERIC_TYPES else _string
+        features.append(profile(column, kind, missing))
     return {"version": 0, "dataset": {"item_count": len(frame)}, "features": features}
 
 
@@ -282,17 +269,26 @@ def _suggest_domain(feature: Mapping[str, Any]) -> list[str] | None:
     return sorted(b["value"] for b in buckets) if once / len(buckets) <= DOMAIN_MAX_SINGLETON_RATIO else None
 
 
+def suggested_completeness(present: int, total: int) -> float | None:
+    """Deequ's completeness suggestion (None: none, at or below 20% complete)."""
+    p = present / total if total else 0.0
+    if p >= 1.0 or p <= 0.2:
+        return 1.0 if p >= 1.0 else None
+    bound = Decimal(p - 1.96 * math.sqrt(p * (1 - p) / total))  # the binary double, exactly
+    return float(bound.quantize(Decimal("0.01"), rounding=ROUND_DOWN))
+
+
 def suggest_constraints(statistics: Mapping[str, Any]) -> dict[str, Any]:
     """``constraints.json`` suggested from a baseline's statistics."""
     features = []
     for feature in statistics["features"]:
         counts = common(feature)
-        total = counts["num_present"] + counts["num_missing"]
-        item: dict[str, Any] = {
-            "name": feature["name"],
-            "inferred_type": feature["inferred_type"],
-            "completeness": counts["num_present"] / total if total else 0.0,
-        }
+        item: dict[str, Any] = {"name": feature["name"], "inferred_type": feature["inferred_type"]}
+        completeness = suggested_completeness(
+            counts["num_present"], counts["num_present"] + counts["num_missing"]
+        )
+        if completeness is not None:
+            item["completeness"] = completeness
         if feature["inferred_type"] in NUMERIC_TYPES:
             item["num_constraints"] = {"is_non_negative": feature["numerical_statistics"]["min"] >= 0}
         elif feature["inferred_type"] == "String":
@@ -337,7 +333,7 @@ def categorical_distance(counts1: Mapping[str, int], counts2: Mapping[str, int],
 # -- constraint_violations.json -------------------------------------------------------------------
 
 
-def _config(constraints: Mapping[str, Any], feature: Mapping[str, Any]) -> dict[str, Any]:
+def feature_config(constraints: Mapping[str, Any], feature: Mapping[str, Any]) -> dict[str, Any]:
     """monitoring_config with the feature's monitoringConfigOverrides applied."""
     config = {**MONITORING_CONFIG, **(constraints.get("monitoring_config") or {})}
     defaults = {
@@ -353,7 +349,8 @@ def _config(constraints: Mapping[str, Any], feature: Mapping[str, Any]) -> dict[
     return config
 
 
-def _categories(feature: Mapping[str, Any]) -> dict[str, int]:
+def categories(feature: Mapping[str, Any]) -> dict[str, int]:
+    """A String feature's value counts (its categorical buckets)."""
     buckets = feature["string_statistics"]["distribution"]["categorical"]["buckets"]
     return {str(b["value"]): int(b["count"]) for b in buckets}
 
@@ -368,7 +365,7 @@ def _type_match(current: Mapping[str, Any], expected: str) -> float:
     ):
         return 1.0
     if kind == "String":
-        counts = _categories(current)
+        counts = categories(current)
         ok = {"Integral": ("Integral",), "Fractional": ("Integral", "Fractional")}[expected]
         matching = sum(n for v, n in counts.items() if value_type(v.strip()) in ok)
         return matching / max(sum(counts.values()), 1)
@@ -406,7 +403,7 @@ def _drift(current: Mapping[str, Any], baseline: Mapping[str, Any], config: Mapp
             raise ValueError(
                 f"categorical_drift_method {drift_method!r} is not supported here: use LInfinity"
             )
-        distance = categorical_distance(_categories(current), _categories(baseline), method)
+        distance = categorical_distance(categories(current), categories(baseline), method)
         threshold = float(dist.get("categorical_comparison_threshold", 0.1))
     else:
         return None
@@ -438,7 +435,7 @@ def _feature_checks(
                     f"{float(constraint['completeness']):.1%}. Observed: Only {complete:.1%} of data is complete."))  # fmt: skip
     domain = (constraint.get("string_constraints") or {}).get("domains")
     if domain is not None and feature["inferred_type"] == "String":
-        values, allowed = _categories(feature), set(domain)
+        values, allowed = categories(feature), set(domain)
         share = sum(n for v, n in values.items() if v in allowed) / max(sum(values.values()), 1)
         threshold = float(config["domain_content_threshold"])
         if share < threshold:
@@ -470,14 +467,15 @@ def check_constraints(
     for name, constraint in expected.items():
         if name not in current:
             continue
-        feature_config = _config(constraints, constraint)
-        out += [
-            _violation(name, *found) for found in _feature_checks(current[name], constraint, feature_config)
-        ]
-        drift = _drift(current[name], base[name], feature_config) if name in base else None
+        settings = feature_config(constraints, constraint)
+        out += [_violation(name, *found) for found in _feature_checks(current[name], constraint, settings)]
+        drift = _drift(current[name], base[name], settings) if name in base else None
         if drift:
             out.append(drift)
     return out
+
+
+_config, _categories = feature_config, categories  # the names `lgbm-pipeline monitor` first used
 
 
 # -- reading the training split ------------------------------------------------------------------

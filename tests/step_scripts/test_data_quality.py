@@ -87,7 +87,10 @@ def test_suggested_constraints_of_adult(adult):
         "num_constraints": {"is_non_negative": True},
     }
     work = _feature(constraints, "Workclass")
-    assert work["completeness"] == frame["Workclass"].notna().mean()
+    p, n = frame["Workclass"].notna().mean(), len(frame)
+    # Deequ's RetainCompletenessRule: the binomial 95% lower bound, rounded down to 2 decimals
+    assert 0.942 < p < 0.943 and 0.940 < p - 1.96 * math.sqrt(p * (1 - p) / n) < 0.941
+    assert work["completeness"] == 0.94
     assert work["string_constraints"]["domains"] == sorted(frame["Workclass"].dropna().unique())
     assert constraints["monitoring_config"] == {
         "evaluate_constraints": "Enabled",
@@ -109,13 +112,25 @@ def test_the_baseline_holds_for_its_own_data_and_a_sample(dq, adult):
     assert dq.check_constraints(stats, stats, constraints) == []
     sample = frame.sample(n=5000, random_state=1)
     violations = dq.check_constraints(dq.compute_statistics(sample), stats, constraints)
-    # no drift; completeness is suggested as observed, so a sample with fewer values fails it (as
-    # Model Monitor's does): here the two columns with missing values
-    assert sample["Workclass"].notna().mean() < frame["Workclass"].notna().mean()
+    # no drift; completeness is held to the baseline's lower bound (Deequ's), which a sample may miss
+    bounds = {f["name"]: f.get("completeness", 0.0) for f in constraints["features"]}
+    short = {c for c in frame.columns if sample[c].notna().mean() < bounds[c]}
+    assert short == {"Workclass"}  # 93.7% in this sample against 94%
     assert {(v["feature_name"], v["constraint_check_type"]) for v in violations} == {
-        ("Workclass", "completeness_check"),
-        ("Occupation", "completeness_check"),
+        (c, "completeness_check") for c in short
     }
+
+
+def test_suggested_completeness_follows_deequ(dq):
+    assert dq.suggested_completeness(100, 100) == 1.0  # CompleteIfCompleteRule
+    assert dq.suggested_completeness(20, 100) is None  # at or below 20%: no suggestion
+    assert dq.suggested_completeness(21, 100) == 0.13  # 0.21 - 1.96 * sqrt(0.21 * 0.79 / 100) = 0.1302
+    assert dq.suggested_completeness(90, 100) == 0.84  # 0.9 - 0.0588 = 0.8412, rounded down
+    assert dq.suggested_completeness(5, 6) == 0.53  # 0.8333 - 0.2982 = 0.5351
+    constraints = dq.suggest_constraints(dq.compute_statistics(pd.DataFrame({"x": [None] * 10 + ["a"] * 2})))
+    assert constraints["features"] == [
+        {"name": "x", "inferred_type": "String", "string_constraints": {"domains": ["a"]}}
+    ]
 
 
 def test_drift_in_age_is_flagged(dq, adult):
