@@ -117,6 +117,8 @@ def test_each_host_saw_only_its_shard(dist_run):
     split = _split_dir(work, execution, "train")
     expected = {h: sum(1 for _ in (split / f).open()) - 1 for h, f in files.items()}  # minus the header
     assert rows == expected
+    step_log = (work / "runs" / execution.id / "logs" / "Tune.log").read_text()
+    assert step_log.startswith("1 trials, 1 at a time, each on 2 instances (one process per host)\n")
     assert "channel train: ShardedByS3Key: objects per host: algo-1 1, algo-2 1" in log
     assert "channel validation: FullyReplicated: objects per host: algo-1 2, algo-2 2" in log
     for host, shard in files.items():

@@ -318,7 +318,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
     # Seeded by the step's definition: the same pipeline samples the same trials on every run.
     seed = int(hashlib.sha256(json.dumps(ctx.step, sort_keys=True).encode()).hexdigest()[:8], 16)
     candidates = list(sample(trials.config["ParameterRanges"], strategy, trials.count, seed))
-    ctx.log.write(f"{len(candidates)} trials, {trials.parallel} at a time\n")
+    on = f", each on {trials.instances} instances (one process per host)" if trials.instances > 1 else ""
+    ctx.log.write(f"{len(candidates)} trials, {trials.parallel} at a time{on}\n")
     ctx.log.flush()
     try:
         results = _run_all(trials, candidates)
