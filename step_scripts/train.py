@@ -23,9 +23,11 @@ SageMaker packs every instance's /opt/ml/model into one model.tar.gz ("If multip
 single training job write to this directory they should ensure no file/directory names clash.
 SageMaker aggregates the result in a TAR file", AWS: How Amazon SageMaker Processes Training
 Output). Every host prints the same validation lines: SageMaker does not document which instance's
-log its MetricDefinitions are read from (the SDK's tuning visualisation, sagemaker/amtviz/
-job_metrics.py, reads a trial's metrics with the dimension ``Host={job}/algo-1``), and the objective
-is the same whichever it reads.
+log its MetricDefinitions are applied to (MetricDefinition: "searches the output of a training job");
+the SDK reads a job's metric from CloudWatch by TrainingJobName alone, as an Average
+(sagemaker/analytics.py, TrainingJobAnalytics), and its tuning visualisation with
+``Host={job}/algo-1`` (sagemaker/amtviz/job_metrics.py). With the same value on every host, the
+objective is the same whichever host, or average of hosts, SageMaker reads.
 """
 
 from __future__ import annotations

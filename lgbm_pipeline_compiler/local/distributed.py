@@ -20,9 +20,11 @@ on that count, never on which objects a host gets.
 A host that fails fails the job: the other hosts are killed at once (they would wait for it on the
 network), and the reason names the host, its exit status and its log tail. The job is also killed
 after StoppingCondition.MaxRuntimeInSeconds, as SageMaker stops it. Only the first host's log is
-read for the objective (the SDK's tuning visualisation reads a trial's metrics with
-``Host={job}/algo-1``, sagemaker/amtviz/job_metrics.py; train.py prints the same validation metrics
-on every host). The model is every host's /opt/ml/model together, as SageMaker aggregates them into
+read for the objective. SageMaker does not document which host's log its MetricDefinitions are
+applied to; the SDK reads a job's metric by TrainingJobName alone, as an Average over what was
+published (sagemaker/analytics.py), and its tuning visualisation with ``Host={job}/algo-1``
+(sagemaker/amtviz/job_metrics.py); train.py prints the same validation metrics on every host, so
+each of these readings is the same value. The model is every host's /opt/ml/model together, as SageMaker aggregates them into
 one model.tar.gz ("If multiple containers in a single training job write to this directory they
 should ensure no file/directory names clash": How Amazon SageMaker Processes Training Output); a
 clash fails the job here.
