@@ -1,7 +1,7 @@
 """Data-parallel training locally: a 2-instance Tune trial on Adult, one process per host.
 
 One local run of the census spec with ``training.distributed`` on 2 instances (no checks, registry,
-deploy or transform; one trial with pinned hyperparameters) is shared by the module's tests: the model
+deploy or transform; two trials at once, with the same pinned hyperparameters) is shared by the module's tests: the model
 against a single-instance model trained on the same rows with the same hyperparameters, what each
 host saw (from the trial log and the host containers), and the model the first host alone wrote.
 A dying host is tested on the same data with the local cluster runner directly.
@@ -36,8 +36,7 @@ from .conftest import CENSUS, replace_all
 HYPERPARAMETERS = {"n_estimators": 80, "learning_rate": 0.2, "num_leaves": 31, "max_bin": 255}
 STATIC = {"early_stopping_rounds": 50, "seed": 42}
 DISTRIBUTED = {
-    "max_jobs: 20": "max_jobs: 1",
-    "max_parallel_jobs: 2": "max_parallel_jobs: 1",
+    "max_jobs: 20": "max_jobs: 2",
     "n_estimators: {type: integer, min: 10, max: 400}": "n_estimators: {type: integer, min: 80, max: 80}",
     "learning_rate: {type: continuous, min: 0.0001, max: 0.5, scaling: Logarithmic}": (
         "learning_rate: {type: continuous, min: 0.2, max: 0.2}"
@@ -54,7 +53,7 @@ SHARDS = ["train-00000-of-00002.csv", "train-00001-of-00002.csv"]
 
 @pytest.fixture(scope="module")
 def dist_run(tmp_path_factory):
-    """The distributed spec run locally: (work dir, execution record, the Tune trial's dir)."""
+    """The distributed spec run locally: (work dir, execution record, the first Tune trial's dir)."""
     folder = tmp_path_factory.mktemp("distributed-run")
     text = replace_all(CENSUS.read_text(), DISTRIBUTED, "distributed spec")
     for section in ("clarify", "data_quality", "batch_transform", "deploy", "registry"):
@@ -66,8 +65,27 @@ def dist_run(tmp_path_factory):
     execution = run_spec(spec, RunOptions(work_dir=work))
     assert execution.status == "Succeeded", execution.failure_reason
     trials = sorted((work / "runs" / execution.id / "steps" / "Tune" / "trials").iterdir())
-    assert len(trials) == 1, trials
+    assert len(trials) == 2, trials
     return work, execution, trials[0]
+
+
+def test_parallel_trials_each_form_their_own_network_on_ports_of_their_own(dist_run):
+    work, execution, trial = dist_run
+    machines = []
+    for folder in sorted(trial.parent.iterdir()):
+        found = set(
+            re.findall(
+                r"^\[algo-\d\] train: host algo-\d \(rank \d of 2, machines ([^)]*)\)",
+                (folder / "log.txt").read_text(),
+                re.M,
+            )
+        )
+        assert len(found) == 1, found  # both hosts of a trial got the same list
+        machines.append(found.pop().split(","))
+    assert [len(m) for m in machines] == [2, 2]
+    assert not set(machines[0]) & set(machines[1]), machines
+    summaries = execution.steps["Tune"].properties["TrainingJobSummaries"]
+    assert [s["TrainingJobStatus"] for s in summaries] == ["Completed", "Completed"]
 
 
 def _split_dir(work: Path, execution, name: str) -> Path:
@@ -118,7 +136,7 @@ def test_each_host_saw_only_its_shard(dist_run):
     expected = {h: sum(1 for _ in (split / f).open()) - 1 for h, f in files.items()}  # minus the header
     assert rows == expected
     step_log = (work / "runs" / execution.id / "logs" / "Tune.log").read_text()
-    assert step_log.startswith("1 trials, 1 at a time, each on 2 instances (one process per host)\n")
+    assert step_log.startswith("2 trials, 2 at a time, each on 2 instances (one process per host)\n")
     assert "channel train: ShardedByS3Key: objects per host: algo-1 1, algo-2 1" in log
     assert "channel validation: FullyReplicated: objects per host: algo-1 2, algo-2 2" in log
     for host, shard in files.items():
