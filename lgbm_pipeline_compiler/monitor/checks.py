@@ -67,7 +67,7 @@ def _status(violations: list) -> str:
 def _feature_config(constraints: Mapping, name: str) -> dict[str, Any]:
     dq = module("data_quality")
     feature = next((f for f in constraints.get("features", []) if f.get("name") == name), {})
-    return dq._config(constraints, feature)["distribution_constraints"]
+    return dq.feature_config(constraints, feature)["distribution_constraints"]
 
 
 def _distance(
@@ -87,7 +87,7 @@ def _distance(
             float(config.get("comparison_threshold", 0.1)),
         )
     if current["inferred_type"] == "String" and baseline.get("inferred_type") == "String":
-        counts = [dq._categories(f) for f in (current, baseline)]
+        counts = [dq.categories(f) for f in (current, baseline)]
         threshold = float(config.get("categorical_comparison_threshold", 0.1))
         return "categorical", dq.categorical_distance(*counts, method), threshold
     return None
