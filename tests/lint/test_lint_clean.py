@@ -34,6 +34,9 @@ def test_the_clean_set_is_every_golden():
         "bundled",
         "data_quality",
         "data_quality_builtin",
+        "distributed",
+        "deploy_options",
+        "serverless",
     }
 
 
