@@ -48,15 +48,14 @@ import pandas as pd
 from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
 
 import step_common
+from cluster import Cluster, training_cluster
 from step_common import (
-    Cluster,
     InputError,
     csv_files,
     new_parser,
     read_labelled,
     run_main,
     to_model_frame,
-    training_cluster,
 )
 
 PROG = "train"

@@ -18,7 +18,7 @@ from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "step_scripts"
-SHARED_MODULES = ("step_common", "bias_metrics", "clarify_baseline")  # in import order
+SHARED_MODULES = ("step_common", "cluster", "bias_metrics", "clarify_baseline")  # in import order
 
 ADULT_TARGET = "Target"
 ADULT_COLUMNS = [

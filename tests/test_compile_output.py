@@ -77,7 +77,13 @@ def test_source_tarball_is_byte_stable_and_holds_the_serving_code(census_compile
 
     tarball = next(a for u, a in census_compiled.artifacts.items() if u.endswith("sourcedir.tar.gz"))
     with tarfile.open(fileobj=io.BytesIO(tarball.data)) as tar:
-        assert sorted(tar.getnames()) == ["inference.py", "requirements.txt", "step_common.py", "train.py"]
+        assert sorted(tar.getnames()) == [
+            "cluster.py",
+            "inference.py",
+            "requirements.txt",
+            "step_common.py",
+            "train.py",
+        ]
         assert {m.mtime for m in tar.getmembers()} == {0}
 
 

@@ -31,9 +31,9 @@ INSTALL_THEN_RUN = [
     f'python3 -m pip install --quiet --no-input -r {REQUIREMENTS_DIR}/requirements.txt && exec python3 "$0" "$@"',
 ]
 # Shipped with train.py in sourcedir.tar.gz: the serving handler and the shared module train.py
-# copies into model.tar.gz, and the pinned requirements the framework container installs before
-# training and before serving.
-TRAINING_COMPANIONS = ("inference.py", "requirements.txt", "step_common.py")
+# copies into model.tar.gz, the pinned requirements the framework container installs before
+# training and before serving, and the training cluster's module (data-parallel jobs).
+TRAINING_COMPANIONS = ("cluster.py", "inference.py", "requirements.txt", "step_common.py")
 
 
 def sklearn_image(ctx: BuildContext, framework_version: str) -> str:

@@ -7,7 +7,7 @@ toolkit ``environment.py``): ``SM_HOSTS`` (JSON list), ``SM_CURRENT_HOST``, ``SM
 written as SageMaker writes them. Hosts are named ``algo-1`` … ``algo-N`` as in SageMaker. Being
 processes of one machine, they cannot all listen on LightGBM's port: each gets a free port on
 127.0.0.1, picked per job (so parallel trials never share one), and every host gets the list as
-``LGBM_PIPELINE_MACHINES`` (step_common.MACHINES_ENV), which train.py prefers to resolving host names.
+``LGBM_PIPELINE_MACHINES`` (cluster.MACHINES_ENV), which train.py prefers to resolving host names.
 
 Channels: a FullyReplicated channel gives every host every object; a ShardedByS3Key channel gives
 each host its share of the objects under the prefix. SageMaker documents the share, not the rule:
@@ -47,7 +47,7 @@ from pathlib import Path
 from .context import StepContext, StepFailed
 from .processes import NO_PROXY_ENV, Jobs, JobsStopped, shared_jobs
 
-MACHINES_ENV = "LGBM_PIPELINE_MACHINES"  # (step_common.MACHINES_ENV: the scripts import nothing of ours)
+MACHINES_ENV = "LGBM_PIPELINE_MACHINES"  # (cluster.MACHINES_ENV: the scripts import nothing of ours)
 SHARDED = "ShardedByS3Key"
 GROUP = "homogeneousCluster"
 POLL_SECONDS = 0.1

@@ -186,7 +186,7 @@ def test_two_instance_model_is_within_0_01_auc_of_the_single_instance_model(dist
     single = tmp_path / "single"
     code = tmp_path / "code"
     code.mkdir()
-    for name in ("train.py", "step_common.py", "inference.py", "requirements.txt"):
+    for name in ("train.py", "cluster.py", "step_common.py", "inference.py", "requirements.txt"):
         shutil.copy(SCRIPTS / name, code / name)
     env = {"SM_CHANNEL_TRAIN": str(train), "SM_CHANNEL_VALIDATION": str(validation)}
     env |= {"SM_MODEL_DIR": str(single / "model"), "SM_OUTPUT_DATA_DIR": str(single / "out")}

@@ -25,7 +25,7 @@ from .conftest import REPO
 
 BUCKET = "s3://bucket"
 CODE_URI = f"{BUCKET}/code/sourcedir.tar.gz"
-BUNDLED = ("train.py", "inference.py", "requirements.txt", "step_common.py")
+BUNDLED = ("train.py", "cluster.py", "inference.py", "requirements.txt", "step_common.py")
 PROBE = r"""
 import sys
 print("preloaded:", "numpy" in sys.modules, flush=True)

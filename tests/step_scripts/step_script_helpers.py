@@ -12,7 +12,7 @@ import pandas as pd
 from step_jobs import SCRIPTS
 
 SCRIPT_NAMES = ("preprocessing", "train", "evaluate", "inference", "deploy_endpoint")
-MODULE_NAMES = (*SCRIPT_NAMES, "step_common", "deploy_variants", "deploy_scaling")
+MODULE_NAMES = (*SCRIPT_NAMES, "step_common", "cluster", "deploy_variants", "deploy_scaling")
 """The scripts and the module they share, all held to the container's rules."""
 SOURCES = {name: (SCRIPTS / f"{name}.py").read_text() for name in MODULE_NAMES}
 

@@ -59,7 +59,7 @@ def test_more_shards_than_train_rows_is_a_clear_error(tmp_path, adult_csv):
 
 
 def test_training_cluster_from_the_toolkit_environment(scripts, monkeypatch):
-    common = scripts.step_common
+    common = scripts.cluster
     for name in (
         "SM_HOSTS",
         "SM_CURRENT_HOST",
@@ -79,7 +79,7 @@ def test_training_cluster_from_the_toolkit_environment(scripts, monkeypatch):
     assert (cluster.rank, cluster.first, cluster.port) == (1, False, 4002)
     assert cluster.distribution == {"train": "ShardedByS3Key"}
     monkeypatch.setenv(common.MACHINES_ENV, "127.0.0.1:4001")
-    with pytest.raises(common.InputError, match="lists 1 machines for 2 hosts"):
+    with pytest.raises(scripts.step_common.InputError, match="lists 1 machines for 2 hosts"):
         common.training_cluster()
     monkeypatch.delenv(common.MACHINES_ENV)
     monkeypatch.setenv("SM_HOSTS", '["localhost", "algo-x"]')
@@ -91,13 +91,13 @@ def test_training_cluster_from_the_toolkit_environment(scripts, monkeypatch):
     assert cluster.machines == ("10.0.0.7:12400", "127.0.0.1:12400")
     assert (cluster.rank, cluster.port) == (1, 12400)
     monkeypatch.setenv("SM_CURRENT_HOST", "algo-9")
-    with pytest.raises(common.InputError, match="current host 'algo-9' is not one of"):
+    with pytest.raises(scripts.step_common.InputError, match="current host 'algo-9' is not one of"):
         common.training_cluster()
 
 
 def test_lightgbm_network_parameters(scripts):
     train = scripts.train
-    cluster = scripts.step_common.Cluster(
+    cluster = scripts.cluster.Cluster(
         ("algo-1", "algo-2"), "algo-1", ("127.0.0.1:4001", "127.0.0.1:4002"), {"train": "ShardedByS3Key"}
     )
     hp = {name: default for name, (_, default) in train.HYPERPARAMETERS.items()}
