@@ -286,3 +286,79 @@ def test_the_jobs_lookup_takes_the_newest_package_with_a_data_quality_baseline()
         "constraints": "s3://b/3/c",
     }
     assert check.latest_approved_baseline(_Pages([{}, bias_only, {}]), GROUP) is None
+
+
+# -- the builtin engine's job run by the processing executor: the lookup is done locally -----------
+
+TRAIN_PREFIX = "s3://b/runs/r1/Preprocess/train"
+BUILTIN_OUTPUT = "s3://lgbm-pipelines-111122223333/census-income/dev/runs/r1/DataQualityCheck/baseline"
+
+
+def builtin_job(tmp_path: Path, compiled, **parameters) -> StepContext:
+    """The data_quality_builtin golden's DataQualityCheck processing step, with its artifacts and a
+    training split (header, target first, schema.json) in a fresh store."""
+    work_dir = tmp_path / "work"
+    store = ObjectStore(work_dir)
+    for uri, artifact in compiled.artifacts.items():
+        store.put_bytes(uri, artifact.data)
+    data = frame(rows=400)
+    store.put_bytes(f"{TRAIN_PREFIX}/train.csv", data.assign(Target=0)[["Target", *data.columns]].to_csv(index=False).encode())  # fmt: skip
+    schema = {"target": "Target", "features": list(data.columns), "categorical": ["Sex"]}
+    store.put_bytes(f"{TRAIN_PREFIX}/schema.json", json.dumps(schema).encode())
+    defaults = {p["Name"]: p.get("DefaultValue") for p in compiled.definition["Parameters"]}
+    outputs = {"Outputs": {"train": {"S3Output": {"S3Uri": TRAIN_PREFIX}}}}
+    resolver = Resolver(
+        {**defaults, **parameters},
+        {"PipelineExecutionId": "r1"},
+        {"Preprocess": {"ProcessingOutputConfig": outputs}},
+        None,
+    )
+    step = next(s for s in compiled.definition["Steps"] if s["Name"] == "DataQualityCheck")
+    assert step["Type"] == "Processing"
+    return StepContext(
+        step=step,
+        resolve=resolver,
+        store=store,
+        work=work_dir / "runs" / "r1" / "steps" / "DataQualityCheck",
+        log=io.StringIO(),
+        execution_id="r1",
+        work_dir=work_dir,
+        cores=1,
+        region="us-east-1",
+        account="111122223333",
+        services={"registry": LocalRegistry(work_dir, "us-east-1", "111122223333")},
+    )
+
+
+def test_the_builtin_job_gets_the_approved_baseline_locally_and_never_calls_aws(tmp_path, monkeypatch):
+    # Any AWS call from the job would go to a closed port and fail the step ("cannot look up ...").
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    compiled = compile_definition(load_spec(REPO / "tests" / "golden" / "data_quality_builtin" / "spec.yaml"))
+    first = builtin_job(
+        tmp_path / "first", compiled, SkipDataQualityCheck=True, RegisterNewDataQualityBaseline=True
+    )
+    EXECUTORS["Processing"](first)
+    statistics = json.loads(first.store.read_bytes(f"{BUILTIN_OUTPUT}/statistics.json"))
+    constraints = json.loads(first.store.read_bytes(f"{BUILTIN_OUTPUT}/constraints.json"))
+
+    ctx = builtin_job(tmp_path / "second", compiled)  # SkipCheck false: the previous baseline is needed
+    approve(ctx, _put(ctx, "s3://b/v1/statistics.json", statistics), _put(ctx, "s3://b/v1/constraints.json", constraints))  # fmt: skip
+    properties = EXECUTORS["Processing"](ctx)
+    assert properties["ProcessingJobStatus"] == "Completed"
+    log = ctx.log.getvalue()
+    (command,) = [line for line in log.splitlines() if line.startswith("$ ")]  # the job's command line
+    assert "--model-package-group" not in command
+    assert command.endswith(
+        "--baseline-statistics " + ctx.container_path(quality.BASELINE_DIRS["Statistics"])
+        + " --baseline-constraints " + ctx.container_path(quality.BASELINE_DIRS["Constraints"])
+    )  # fmt: skip
+    assert log.startswith(f"checking against the baseline s3://b/v1/constraints.json (latest Approved package in {GROUP})\n")  # fmt: skip
+    assert "cannot look up" not in log
+    read = lambda name: json.loads(ctx.store.read_bytes(f"{BUILTIN_OUTPUT}/{name}"))  # noqa: E731
+    assert read("constraint_violations.json") == {"violations": []}
+    assert read("drift_check_constraints.json") == constraints  # the approved package's, not recalculated
+    assert read("drift_check_statistics.json") == statistics

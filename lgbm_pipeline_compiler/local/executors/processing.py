@@ -8,7 +8,9 @@ the step fails unless SkipCheck and RegisterNewBaseline are both true (ClarifyCh
 SkipCheck: "If it is set to False, the previous baseline of the configured check type must be
 available"). Locally the same lookup (clarify_baseline.latest_approved_baseline) asks the local
 control plane before the job starts, the baseline found is staged into the job's baseline input
-as if supplied, and the group argument is dropped, so the script never calls AWS.
+as if supplied, and the group argument is dropped, so the script never calls AWS. The builtin
+data-quality job (step_scripts/data_quality_check.py, DriftCheckBaselines.ModelDataQuality) gets
+the same treatment from quality.approved_baseline_arguments.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..context import StepContext, StepFailed, python
 from ..control import LocalSageMaker
 
 CLARIFY_SCRIPT = "clarify_check.py"
+DATA_QUALITY_SCRIPT = "data_quality_check.py"  # the builtin data-quality job: the same lookup (quality.py)
 GROUP_FLAG, BASELINE_FLAG = "--model-package-group", "--baseline-constraints"
 BASELINE_DIR = "/opt/ml/processing/input/baseline"  # where the compiler maps a supplied baseline
 
@@ -136,6 +139,10 @@ def run(ctx: StepContext) -> dict[str, Any]:
     arguments = [str(a) for a in app.get("ContainerArguments", [])]
     if Path(script).name == CLARIFY_SCRIPT and GROUP_FLAG in arguments:
         arguments = approved_baseline(ctx, arguments)
+    if Path(script).name == DATA_QUALITY_SCRIPT and GROUP_FLAG in arguments:
+        from .quality import approved_baseline_arguments  # quality imports processing: import here
+
+        arguments = approved_baseline_arguments(ctx, arguments)
     command = [python(), str(ctx.local_path(script))]
     command += [ctx.container_arg(a) for a in arguments]  # paths land in the job's dir, whatever they say
     env = {**os.environ, **container_env(ctx, args.get("Environment", {})), "OMP_NUM_THREADS": str(ctx.cores)}
