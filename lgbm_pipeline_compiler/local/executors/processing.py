@@ -10,7 +10,7 @@ available"). Locally the same lookup (clarify_baseline.latest_approved_baseline)
 control plane before the job starts, the baseline found is staged into the job's baseline input
 as if supplied, and the group argument is dropped, so the script never calls AWS. The builtin
 data-quality job (step_scripts/data_quality_check.py, DriftCheckBaselines.ModelDataQuality) gets
-the same treatment from quality.approved_baseline_arguments.
+the same treatment from quality_baseline.approved_baseline_arguments.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from ..context import StepContext, StepFailed, python
 from ..control import LocalSageMaker
+from .quality_baseline import approved_baseline_arguments
 
 CLARIFY_SCRIPT = "clarify_check.py"
 DATA_QUALITY_SCRIPT = "data_quality_check.py"  # the builtin data-quality job: the same lookup (quality.py)
@@ -140,8 +141,6 @@ def run(ctx: StepContext) -> dict[str, Any]:
     if Path(script).name == CLARIFY_SCRIPT and GROUP_FLAG in arguments:
         arguments = approved_baseline(ctx, arguments)
     if Path(script).name == DATA_QUALITY_SCRIPT and GROUP_FLAG in arguments:
-        from .quality import approved_baseline_arguments  # quality imports processing: import here
-
         arguments = approved_baseline_arguments(ctx, arguments)
     command = [python(), str(ctx.local_path(script))]
     command += [ctx.container_arg(a) for a in arguments]  # paths land in the job's dir, whatever they say

@@ -20,10 +20,7 @@ checks afterwards.
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -31,86 +28,21 @@ import pandas as pd
 from ...step_scripts import data_quality
 from ..baselines import no_baseline_message
 from ..context import StepContext, StepFailed
-from ..control import LocalSageMaker
 from .processing import collect_outputs, stage_inputs
+from .quality_baseline import (  # noqa: F401 - approved_baseline_arguments, bundled_check: this module's API too
+    BASELINE_DIRS,
+    FILES,
+    approved_baseline_arguments,
+    bundled_check,
+    registry_baseline,
+)
 
 DATASET_INPUT = "baseline_dataset_input"
-GROUP_FLAG = "--model-package-group"
-BASELINE_DIRS = {  # where the builtin engine's job gets a supplied baseline (compiler/steps/data_quality_builtin.py)
-    "Statistics": "/opt/ml/processing/input/baseline_statistics",
-    "Constraints": "/opt/ml/processing/input/baseline_constraints",
-}
-FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}
 VIOLATIONS_FILE = "constraint_violations.json"
 
 
 def _true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
-
-
-def bundled_check() -> ModuleType:
-    """step_scripts/data_quality_check.py, imported from the package (its lookup of the latest
-    Approved baseline is the one used here). The step scripts import their modules by plain name,
-    as on the job's PYTHONPATH, so the package's step_common and data_quality are registered so."""
-    from ...step_scripts import step_common
-
-    sys.modules.setdefault("step_common", step_common)
-    sys.modules.setdefault("data_quality", data_quality)
-    from ...step_scripts import data_quality_check
-
-    return data_quality_check
-
-
-def registry_baseline(ctx: StepContext, group: str) -> dict[str, str | None] | None:
-    """The latest Approved package's ModelDataQuality baseline URIs, asked of the local control plane."""
-    control = LocalSageMaker(ctx.work_dir, ctx.services.get("registry"))
-    found = bundled_check().latest_approved_baseline(control, group)
-    return None if found is None else {"Statistics": found["statistics"], "Constraints": found["constraints"]}
-
-
-def _value(arguments: list[str], flag: str) -> str | None:
-    i = arguments.index(flag) if flag in arguments else -1
-    return arguments[i + 1] if 0 <= i < len(arguments) - 1 else None
-
-
-def approved_baseline_arguments(ctx: StepContext, arguments: list[str]) -> list[str]:
-    """A builtin data-quality job's arguments with its ``--model-package-group`` lookup done here,
-    against the local control plane (the job must not call AWS): the baseline found is staged into
-    the job's baseline inputs as if supplied. StepFailed when there is none and it is not a first
-    run (the job's own message). For the processing executor, before it runs data_quality_check.py."""
-    check = bundled_check()
-    group = _value(arguments, GROUP_FLAG)
-    if group is None:
-        return arguments
-    i = arguments.index(GROUP_FLAG)
-    arguments = arguments[:i] + arguments[i + 2 :]
-    supplied = _value(arguments, "--baseline-constraints")
-    try:
-        if supplied and check.load_document(str(ctx.local_path(supplied)), "constraints") is not None:
-            return arguments
-    except check.InputError:
-        return arguments  # a broken supplied baseline: the job reports it
-    if all(
-        (_value(arguments, f) or "").lower() == "true" for f in ("--skip-check", "--register-new-baseline")
-    ):
-        return arguments  # a first run: nothing is compared
-    found = registry_baseline(ctx, group)
-    if found is None:
-        raise StepFailed(check.no_baseline_message(group))
-    for kind, uri in found.items():
-        folder = Path(ctx.container_path(BASELINE_DIRS[kind]))
-        shutil.rmtree(folder, ignore_errors=True)  # the "no baseline" placeholder
-        folder.mkdir(parents=True)
-        (folder / FILES[kind]).write_bytes(ctx.store.read_bytes(uri) if uri else b"{}\n")
-        flag = f"--baseline-{kind.lower()}"
-        if flag in arguments:
-            arguments[arguments.index(flag) + 1] = BASELINE_DIRS[kind]
-        else:
-            arguments += [flag, BASELINE_DIRS[kind]]
-    ctx.log.write(
-        f"checking against the baseline {found['Constraints']} (latest Approved package in {group})\n"
-    )
-    return arguments
 
 
 def read_dataset(folder: Path, dataset_format: dict[str, Any]) -> pd.DataFrame:
