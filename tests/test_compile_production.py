@@ -207,6 +207,7 @@ def test_every_production_setting_reaches_the_request():
         "Tune": {"Enabled": True, "ExpireAfter": "P30D"},
         "ModelBiasCheck": {"Enabled": True, "ExpireAfter": "PT12H"},
         "ModelExplainabilityCheck": {"Enabled": True, "ExpireAfter": "PT12H"},
+        "DataQualityCheck": {"Enabled": True, "ExpireAfter": "P7D"},  # cache.overrides.data_quality
         "BatchTransform": {"Enabled": True, "ExpireAfter": "P30D"},
     }
     job_policies = [
@@ -233,3 +234,18 @@ def test_every_production_setting_reaches_the_request():
         {"BackoffRate": 2.0, "ExceptionType": ["Step.THROTTLING"], "IntervalSeconds": 1, "MaxAttempts": 10}
     ]
     assert "RetryPolicies" not in steps["F1Gate"] and "RetryPolicies" not in steps["Deploy"]
+    quality = steps["DataQualityCheck"]  # the builtin engine's job, with every data_quality override
+    assert quality["RetryPolicies"] == [
+        {
+            "BackoffRate": 2.0,
+            "ExceptionType": ["SageMaker.CAPACITY_ERROR"],
+            "IntervalSeconds": 1,
+            "MaxAttempts": 3,
+        }
+    ]
+    assert quality["Arguments"]["NetworkConfig"] == {
+        "EnableInterContainerTrafficEncryption": True,
+        "EnableNetworkIsolation": False,
+    }  # no VpcConfig: vpc false
+    assert quality["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+    assert quality["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"] == "alias/census-data-quality"

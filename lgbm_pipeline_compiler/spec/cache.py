@@ -15,8 +15,10 @@ from pydantic_core import PydanticCustomError
 
 from .base import Section
 
-CACHE_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "batch_transform")
-CacheSectionName = Literal["preprocessing", "training", "evaluation", "clarify", "batch_transform"]
+CACHE_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform")
+CacheSectionName = Literal[
+    "preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform"
+]
 DURATION = re.compile(r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?$")
 
 
@@ -45,7 +47,8 @@ class CacheSection(Section):
     expire_after: Duration = "P30D"
     """How old a reused step may be."""
     overrides: dict[CacheSectionName, CacheOverride] = Field(default_factory=dict)
-    """Per section: preprocessing, training (the Tune step), evaluation, clarify, batch_transform."""
+    """Per section: preprocessing, training (the Tune step), evaluation, clarify, data_quality,
+    batch_transform."""
 
     def config(self, section: str) -> tuple[bool, str]:
         """(enabled, expire_after) for one section's steps."""

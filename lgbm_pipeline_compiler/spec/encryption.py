@@ -15,8 +15,17 @@ from pydantic_core import PydanticCustomError
 
 from .base import Section
 
-ENCRYPTION_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "batch_transform")
-EncryptionSectionName = Literal["preprocessing", "training", "evaluation", "clarify", "batch_transform"]
+ENCRYPTION_SECTIONS = (
+    "preprocessing",
+    "training",
+    "evaluation",
+    "clarify",
+    "data_quality",
+    "batch_transform",
+)
+EncryptionSectionName = Literal[
+    "preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform"
+]
 
 _REGION = r"[a-z]{2,4}(?:-[a-z]+)+-\d+"
 _KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
@@ -76,7 +85,7 @@ class EncryptionSection(Section):
     output_kms_key: OutputKey | None = None
     """Encrypts what jobs write to S3 (processing outputs, model artifacts, predictions)."""
     overrides: dict[EncryptionSectionName, EncryptionOverride] = Field(default_factory=dict)
-    """Per section: preprocessing, training, evaluation, clarify, batch_transform."""
+    """Per section: preprocessing, training, evaluation, clarify, data_quality, batch_transform."""
 
     def keys(self, section: str) -> tuple[str | None, str | None]:
         """(volume key, output key) for one section's jobs."""

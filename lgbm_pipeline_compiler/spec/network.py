@@ -15,10 +15,10 @@ from pydantic_core import PydanticCustomError
 
 from .base import Section
 
-NETWORK_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "model")
+NETWORK_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "data_quality", "model")
 """Sections whose jobs take network settings (`model`: the serving container, for the batch
 transform, Clarify's shadow endpoint and the deployed endpoint)."""
-NetworkSectionName = Literal["preprocessing", "training", "evaluation", "clarify", "model"]
+NetworkSectionName = Literal["preprocessing", "training", "evaluation", "clarify", "data_quality", "model"]
 
 _SUBNET = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _GROUP = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
@@ -61,7 +61,7 @@ class NetworkSection(Section):
     encrypt_inter_container_traffic: bool = False
     """Encrypt traffic between the instances of a multi-instance job (it costs time and money)."""
     overrides: dict[NetworkSectionName, NetworkOverride] = Field(default_factory=dict)
-    """Per section: preprocessing, training, evaluation, clarify, model."""
+    """Per section: preprocessing, training, evaluation, clarify, data_quality, model."""
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> NetworkSection:

@@ -24,6 +24,7 @@ _INSTANCE_OF = {
     "training": "training.instance_type",
     "evaluation": "evaluation.instance_type",
     "clarify": "clarify.instance_type",
+    "data_quality": "data_quality.instance_type",
     "batch_transform": "batch_transform.instance_type",
 }
 _SECTION_OF = {"training": "training", "model": "training", "registry": "registry"}

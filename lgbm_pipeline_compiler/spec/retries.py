@@ -23,14 +23,22 @@ RETRY_SECTIONS = (
     "training",
     "evaluation",
     "clarify",
+    "data_quality",
     "model",
     "registry",
     "batch_transform",
 )
-JOB_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "batch_transform")
+JOB_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform")
 """Sections whose steps run SageMaker jobs (SageMaker.* exception types apply)."""
 RetrySectionName = Literal[
-    "preprocessing", "training", "evaluation", "clarify", "model", "registry", "batch_transform"
+    "preprocessing",
+    "training",
+    "evaluation",
+    "clarify",
+    "data_quality",
+    "model",
+    "registry",
+    "batch_transform",
 ]
 
 
@@ -72,7 +80,8 @@ class RetriesSection(Section):
     policy applies to job steps only."""
     overrides: dict[RetrySectionName, list[RetryPolicy]] = Field(default_factory=dict)
     """Per section, the policies that replace `policies`: preprocessing, training (the Tune step),
-    evaluation, clarify (the builtin engine's jobs), model, registry, batch_transform."""
+    evaluation, clarify (the builtin engine's jobs), data_quality (the dataset and builtin jobs),
+    model, registry, batch_transform."""
 
     def policies_for(self, section: str) -> list[RetryPolicy]:
         chosen = self.overrides.get(section, self.policies)  # type: ignore[call-overload]

@@ -330,7 +330,11 @@ def test_production_settings_add_their_keys_network_and_checkpoints(production_t
     assert by_alias["Resource"] == f"{account}:key/*"
     assert by_alias["Condition"] == {
         "ForAnyValue:StringEquals": {
-            "kms:ResourceAliases": ["alias/census-pipeline-outputs", "alias/census-predictions"]
+            "kms:ResourceAliases": [
+                "alias/census-data-quality",  # encryption.overrides.data_quality
+                "alias/census-pipeline-outputs",
+                "alias/census-predictions",
+            ]
         }
     }
     ec2 = "arn:aws:ec2:us-east-1:111122223333"

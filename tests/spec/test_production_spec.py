@@ -156,3 +156,43 @@ def test_several_production_problems_are_reported_at_once():
         "network.enable_network_isolation",
         "training.spot.max_wait_seconds",
     }
+
+
+DATA_QUALITY = "data_quality:\n  instance_type: ml.m5.xlarge\n"
+
+
+def test_data_quality_takes_its_own_overrides():
+    spec = validate_text(
+        with_sections(
+            DATA_QUALITY,
+            VPC + "  enable_network_isolation: true\n  overrides:\n"
+            "    data_quality: {enable_network_isolation: false, vpc: false}\n"
+            "    clarify: {enable_network_isolation: false}\n",
+            f"encryption:\n  volume_kms_key: {KEY}\n  overrides:\n    data_quality: {{output_kms_key: alias/dq}}\n",
+            "cache:\n  enabled: true\n  overrides:\n    data_quality: {expire_after: P7D}\n",
+            "retries:\n  policies:\n    - {exceptions: [Step.THROTTLING], max_attempts: 3}\n  overrides:\n"
+            "    data_quality:\n      - {exceptions: [SageMaker.CAPACITY_ERROR], max_attempts: 2}\n",
+            "dependencies: bundled\n",
+        )
+    )
+    net = spec.network.settings("data_quality")
+    assert (net.in_vpc, net.isolation) == (False, False)
+    assert spec.encryption.keys("data_quality") == (KEY, "alias/dq")
+    assert spec.cache.config("data_quality") == (True, "P7D")
+    assert [(p.exceptions, p.max_attempts) for p in spec.retries.policies_for("data_quality")] == [
+        (["SageMaker.CAPACITY_ERROR"], 2)  # a job section: SageMaker.* policies apply
+    ]
+
+
+def test_a_volume_key_on_a_data_quality_instance_with_local_storage_is_refused():
+    finding = one_finding(
+        with_sections(
+            DATA_QUALITY.replace("ml.m5.xlarge", "ml.g4dn.xlarge"), f"encryption:\n  volume_kms_key: {KEY}\n"
+        )
+    )
+    assert finding.path == "encryption.volume_kms_key"
+    assert finding.message == (
+        "data_quality.instance_type ml.g4dn.xlarge has local NVMe storage, which SageMaker encrypts in hardware "
+        "and refuses a VolumeKmsKeyId for; pick an instance type without local storage or set "
+        "encryption.overrides.data_quality.volume_kms_key to null"
+    )

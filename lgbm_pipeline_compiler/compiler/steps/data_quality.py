@@ -24,13 +24,13 @@ from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProces
 from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
-from sagemaker.workflow.steps import CacheConfig, ProcessingStep
+from sagemaker.workflow.steps import ProcessingStep
 
 from ..artifacts import read_script
 from ..containers import LIB_DIR, shared_module_input, sklearn_image
 from ..context import BuildContext
 from ..handles import Preprocessed
-from ..production import kms_keys, network_config, retry_policies
+from ..production import cache_config, kms_keys, network_config, step_settings
 
 STEP_NAME = "DataQualityCheck"
 DATASET_STEP = "DataQualityDataset"
@@ -53,24 +53,6 @@ class DataQualityChecked:
     drift_statistics_uri: Any
     drift_constraints_uri: Any
     baseline_dataset_uri: Any = field(default=None)
-
-
-def cache_config(ctx: BuildContext) -> CacheConfig | None:
-    """The spec's cache settings for these steps (the global ones: `cache.overrides` has no
-    `data_quality` key yet)."""
-    enabled, expire_after = ctx.spec.cache.config(SECTION)
-    return CacheConfig(enable_caching=True, expire_after=expire_after) if enabled else None
-
-
-def job_settings(ctx: BuildContext) -> dict[str, Any]:
-    """cache_config and retry_policies of a processing step here (only those that are set)."""
-    kwargs: dict[str, Any] = {}
-    cache, retries = cache_config(ctx), retry_policies(ctx, SECTION)
-    if cache is not None:
-        kwargs["cache_config"] = cache
-    if retries:
-        kwargs["retry_policies"] = retries
-    return kwargs
 
 
 def processor(ctx: BuildContext, base_job_name: str) -> ScriptProcessor:
@@ -117,7 +99,7 @@ def _dataset(ctx: BuildContext, data: Preprocessed) -> tuple[ProcessingStep, Any
         outputs=[output],
         arguments=["--mode", "dataset", "--data-dir", DATA_DIR, "--output-dir", OUTPUT_DIR],
     )
-    step = ProcessingStep(DATASET_STEP, step_args=step_args, **job_settings(ctx))
+    step = ProcessingStep(DATASET_STEP, step_args=step_args, **step_settings(ctx, SECTION))
     uri = step.properties.ProcessingOutputConfig.Outputs["baseline_dataset"].S3Output.S3Uri
     return step, Join(on="/", values=[uri, "baseline.csv"])
 
@@ -153,7 +135,7 @@ def build(ctx: BuildContext, data: Preprocessed) -> DataQualityChecked:
         supplied_baseline_constraints=ctx.params(f"{base}.supplied_constraints"),
         fail_on_violation=section.baseline.fail_on_violation,
         model_package_group_name=ctx.spec.registry.model_package_group if ctx.spec.registry else None,
-        cache_config=cache_config(ctx),
+        cache_config=cache_config(ctx, SECTION),  # a QualityCheckStep takes no retry policies
     )
     props = step.properties
     return DataQualityChecked(

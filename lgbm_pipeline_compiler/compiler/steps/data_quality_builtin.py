@@ -21,14 +21,15 @@ from sagemaker.workflow.steps import ProcessingStep
 
 from ..context import BuildContext
 from ..handles import Preprocessed
+from ..production import step_settings
 from .data_quality import (
     DATA_DIR,
     OUTPUT_DIR,
     SCRIPT,
+    SECTION,
     STEP_NAME,
     DataQualityChecked,
     code_inputs,
-    job_settings,
     processor,
 )
 
@@ -88,7 +89,7 @@ def build(ctx: BuildContext, data: Preprocessed) -> DataQualityChecked:
         ],
         arguments=arguments,
     )
-    step = ProcessingStep(STEP_NAME, step_args=step_args, **job_settings(ctx))
+    step = ProcessingStep(STEP_NAME, step_args=step_args, **step_settings(ctx, SECTION))
     out = step.properties.ProcessingOutputConfig.Outputs["data_quality"].S3Output.S3Uri
 
     def uri(name: str) -> Join:
