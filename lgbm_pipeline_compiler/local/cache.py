@@ -16,7 +16,8 @@ again; one that was reused gives the same):
   Environment, HyperParameters, InputDataConfig;
 - Transform: DataProcessing, Environment, ModelName, TransformInput;
 - ClarifyCheck: the check config (CheckType, ModelName, the job's request but for its output
-  location), SkipCheck, RegisterNewBaseline, ModelPackageGroupName, SuppliedBaselineConstraints.
+  location), SkipCheck, RegisterNewBaseline, ModelPackageGroupName, SuppliedBaselineConstraints;
+- QualityCheck: the same, and SuppliedBaselineStatistics (a QualityCheck's other supplied baseline).
 
 Each run records the keys of its succeeded cacheable steps in ``runs/{id}/cache-keys.json``.
 """
@@ -59,7 +60,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "Transform": ("DataProcessing", "Environment", "ModelName", "TransformInput"),
 }
 CHECK_FIELDS = ("CheckType", "ModelName", "SkipCheck", "RegisterNewBaseline", "ModelPackageGroupName")
-CHECK_FIELDS += ("SuppliedBaselineConstraints",)
+CHECK_FIELDS += ("SuppliedBaselineConstraints", "SuppliedBaselineStatistics")
+CHECK_KINDS = ("ClarifyCheck", "QualityCheck")
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 _UNIT_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60)
 
@@ -76,9 +78,11 @@ def cache_key(step: dict[str, Any], resolve: Callable[[Any], Any]) -> str | None
     """The step's cache key from its resolved cache-key attributes (None: the type is not cacheable)."""
     kind = step.get("Type")
     args = step.get("Arguments") or {}
-    if kind == "ClarifyCheck":
+    if kind in CHECK_KINDS:
         job = {k: v for k, v in args.items() if k != "ProcessingOutputConfig"}
         chosen = {"Arguments": job, **{k: step.get(k) for k in CHECK_FIELDS}}
+        if kind == "ClarifyCheck":  # it has no supplied statistics: its keys stay what they were
+            del chosen["SuppliedBaselineStatistics"]
     elif kind in ATTRIBUTES:
         chosen = {k: args.get(k) for k in ATTRIBUTES[kind]}
         if kind == "Tuning" and isinstance(chosen["TrainingJobDefinition"], dict):

@@ -6,11 +6,13 @@ step script reruns exactly the steps that depend on it."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import time
 from pathlib import Path
 
 from lgbm_pipeline_compiler.cli import main
+from lgbm_pipeline_compiler.emit import render_json
 from lgbm_pipeline_compiler.local.cache import StepCache, cache_key, expire_seconds
 from lgbm_pipeline_compiler.local.records import FAILED, SUCCEEDED, Execution, RunStore, StepRecord
 
@@ -173,3 +175,49 @@ def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
     fourth, _ = run_census(spec, work)
     assert reused(fourth) == {"Preprocess"}
     assert fourth.steps["Tune"].status == SUCCEEDED and fourth.steps["Evaluate"].status == SUCCEEDED
+
+
+QUALITY_CHECK = {
+    "Name": "DataQualityCheck",
+    "Type": "QualityCheck",
+    "CheckType": "DATA_QUALITY",
+    "SkipCheck": False,
+    "RegisterNewBaseline": False,
+    "ModelPackageGroupName": "g",
+    "SuppliedBaselineStatistics": "s3://b/statistics.json",
+    "SuppliedBaselineConstraints": "s3://b/constraints.json",
+    "CacheConfig": {"Enabled": True, "ExpireAfter": "PT1H"},
+    "Arguments": {
+        "AppSpecification": {"ImageUri": "model-monitor"},
+        "Environment": {"dataset_format": '{"csv": {"header": true}}'},
+        "ProcessingInputs": [{"InputName": "baseline_dataset_input", "S3Input": {"S3Uri": "s3://b/baseline.csv"}}],
+        "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": {"Get": "Execution.PipelineExecutionId"}}}]},
+    },
+}  # fmt: skip
+
+
+def test_a_quality_check_is_cached_like_a_clarify_check_with_its_supplied_statistics():
+    import copy
+
+    key = cache_key(QUALITY_CHECK, resolve("run-1"))
+    assert key is not None and len(key) == 64
+    assert cache_key(QUALITY_CHECK, resolve("run-2")) == key  # the output location is not in the key
+    for field, value in (
+        ("SuppliedBaselineStatistics", "s3://b/other-statistics.json"),
+        ("SuppliedBaselineConstraints", "s3://b/other-constraints.json"),
+        ("SkipCheck", True),
+        ("RegisterNewBaseline", True),
+        ("ModelPackageGroupName", "h"),
+    ):
+        assert cache_key({**QUALITY_CHECK, field: value}, resolve("run-1")) != key, field
+    other_input = copy.deepcopy(QUALITY_CHECK)
+    other_input["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] = "s3://b/other.csv"
+    assert cache_key(other_input, resolve("run-1")) != key
+    # A ClarifyCheck's key has no SuppliedBaselineStatistics: the same as before QualityCheck was cached.
+    clarify = {k: v for k, v in QUALITY_CHECK.items() if k != "SuppliedBaselineStatistics"}
+    clarify["Type"] = "ClarifyCheck"
+    job = {k: v for k, v in clarify["Arguments"].items() if k != "ProcessingOutputConfig"}
+    fields = ("CheckType", "ModelName", "SkipCheck", "RegisterNewBaseline", "ModelPackageGroupName", "SuppliedBaselineConstraints")  # fmt: skip
+    chosen = {"Arguments": job, **{k: clarify.get(k) for k in fields}}
+    expected = hashlib.sha256(render_json(["ClarifyCheck", chosen]).encode()).hexdigest()
+    assert cache_key(clarify, resolve("run-1")) == expected
