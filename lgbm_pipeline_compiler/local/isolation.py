@@ -45,7 +45,7 @@ def declared(step_type: str, args: Any, work_dir: Path) -> bool:
     """Whether the step's job runs with network isolation (for a transform: its model's)."""
     if not isinstance(args, dict):
         return False
-    if step_type in ("Processing", "ClarifyCheck"):
+    if step_type in ("Processing", "ClarifyCheck", "QualityCheck"):  # a check step is a processing job
         return bool((args.get("NetworkConfig") or {}).get("EnableNetworkIsolation"))
     if step_type == "Tuning":
         return bool((args.get("TrainingJobDefinition") or {}).get("EnableNetworkIsolation"))

@@ -164,3 +164,18 @@ def test_without_namespaces_isolation_points_every_proxy_at_a_closed_port(monkey
     assert command == ["python3", "job.py"]
     assert env == {"PATH": "/bin", **NO_PROXY_ENV} and env["HTTPS_PROXY"] == "http://127.0.0.1:9"
     assert wrap is processes.wrap
+
+
+def test_a_check_steps_isolation_is_its_processing_jobs(tmp_path):
+    """ClarifyCheck and QualityCheck steps run processing jobs: NetworkConfig.EnableNetworkIsolation."""
+    from lgbm_pipeline_compiler.local.isolation import declared
+
+    isolated = {
+        "NetworkConfig": {"EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": False}
+    }
+    networked = {"NetworkConfig": {"EnableNetworkIsolation": False}}
+    for kind in ("Processing", "ClarifyCheck", "QualityCheck"):
+        assert declared(kind, isolated, tmp_path) is True, kind
+        assert declared(kind, networked, tmp_path) is False, kind
+        assert declared(kind, {}, tmp_path) is False, kind
+    assert declared("Condition", isolated, tmp_path) is False
