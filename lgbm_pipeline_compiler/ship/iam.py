@@ -54,6 +54,9 @@ STEP_ACTIONS = {
 CHECKS = {"ClarifyCheck", "QualityCheck"}
 """Check steps: a processing job compared with the drift baselines of the group's latest Approved
 package (ListModelPackages, DescribeModelPackage), as SageMaker Pipelines' check steps do."""
+LOOKUP_FLAG = "--model-package-group"
+"""A builtin engine's job (clarify_check.py, data_quality_check.py) given this argument makes the
+same lookup itself, with boto3, as the execution role."""
 CLARIFY_ENDPOINT = ("CreateEndpoint", "DescribeEndpoint", "DeleteEndpoint", "InvokeEndpoint")
 CLARIFY_CONFIG = ("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig")
 HANDLER_ENDPOINT = ("CreateEndpoint", "DescribeEndpoint", "UpdateEndpoint")
@@ -250,6 +253,17 @@ def vpc_statements(definition: dict[str, Any], region: str, account: str) -> lis
     ]
 
 
+def looked_up_groups(steps: list[dict[str, Any]]) -> list[Any]:
+    """The model package groups processing jobs look their baseline up in (LOOKUP_FLAG's values)."""
+    groups: list[Any] = []
+    for step in steps:
+        if step["Type"] != "Processing":
+            continue
+        arguments = (step.get("Arguments") or {}).get("AppSpecification", {}).get("ContainerArguments") or []
+        groups += [v for f, v in zip(arguments, arguments[1:], strict=False) if f == LOOKUP_FLAG]
+    return groups
+
+
 def execution_role_policy(target: Target) -> dict[str, Any]:
     """The policy for pipeline.role_arn: what the pipeline's steps and their jobs need."""
     definition, spec = target.definition, target.spec
@@ -266,6 +280,7 @@ def execution_role_policy(target: Target) -> dict[str, Any]:
         {str(s["Arguments"]["ModelPackageGroupName"]) for s in steps if s["Type"] == "RegisterModel"}
     )
     groups += sorted({str(s["ModelPackageGroupName"]) for s in steps if s["Type"] in CHECKS} - set(groups))
+    groups += sorted({g for g in looked_up_groups(steps) if isinstance(g, str)} - set(groups))
     if groups:
         statements.append(
             _statement(
@@ -282,7 +297,7 @@ def execution_role_policy(target: Target) -> dict[str, Any]:
                 "ModelPackages", package_actions, [f"{sm}:model-package/{g.lower()}/*" for g in groups]
             )
         )
-    if types & CHECKS:  # the previous baseline: the group's latest Approved package
+    if types & CHECKS or looked_up_groups(steps):  # the previous baseline: the latest Approved package
         statements.append(_statement("FindLatestApprovedPackage", ["sagemaker:ListModelPackages"], "*"))
     if "ClarifyCheck" in types:
         statements.append(

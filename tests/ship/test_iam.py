@@ -169,7 +169,17 @@ def options_target() -> Target:
     return committed(golden / "spec.yaml", golden / "expected.json")
 
 
-TARGETS = ["census_target", "ship_target", "production_target", "options_target"]
+@pytest.fixture(scope="session")
+def builtin_quality_target() -> Target:
+    """The golden case with a builtin-engine data-quality job and no check step at all."""
+    golden = REPO / "tests" / "golden" / "data_quality_builtin"
+    return committed(golden / "spec.yaml", golden / "expected.json")
+
+
+# A builtin engine's job given --model-package-group (clarify_check.py, data_quality_check.py) looks
+# the latest Approved package up itself, with the role's credentials.
+LOOKUP_CALLS = {"sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"}
+TARGETS = ["census_target", "ship_target", "production_target", "options_target", "builtin_quality_target"]
 
 
 @pytest.mark.parametrize("name", TARGETS)
@@ -179,6 +189,8 @@ def test_execution_role_actions_are_the_calls_of_the_definitions_steps(name, req
     assert types <= STEP_CALLS.keys()
     expected = set().union(*(STEP_CALLS[t] for t in types)) | JOB_CALLS
     text = json.dumps(target.definition["Steps"])
+    if '"--model-package-group"' in text:
+        expected |= LOOKUP_CALLS
     expected |= set().union(*(calls for key, calls in FEATURE_CALLS.items() if f'"{key}"' in text))
     assert actions(execution_role_policy(target)) == expected
 
@@ -212,7 +224,7 @@ def test_every_action_is_a_real_operation(name, request):
     session = botocore.session.get_session()
     models = {}
     for policy in (execution_role_policy(target), lambda_role_policy(target)):
-        for action in actions(policy):
+        for action in actions(policy) if policy else ():  # no deploy: no Lambda role
             where = OPERATION_OF.get(action, tuple(action.split(":")))
             if where is None:
                 continue
@@ -408,3 +420,20 @@ def test_the_options_policies_validate_as_iam_policy_documents(moto_account, opt
         assert len("".join(text.split())) <= 6144
         iam.create_policy(PolicyName=f"options{i}", PolicyDocument=text)
         assert len({s["Sid"] for s in policy["Statement"]}) == len(policy["Statement"])
+
+
+def test_a_builtin_jobs_baseline_lookup_gets_list_and_describe_model_packages(builtin_quality_target):
+    steps = builtin_quality_target.definition["Steps"]
+    assert not {s["Type"] for s in steps} & {"ClarifyCheck", "QualityCheck"}
+    policy = execution_role_policy(builtin_quality_target)
+    assert statement(policy, "FindLatestApprovedPackage") == {
+        "Sid": "FindLatestApprovedPackage",
+        "Effect": "Allow",
+        "Action": ["sagemaker:ListModelPackages"],
+        "Resource": "*",
+    }
+    packages = statement(policy, "ModelPackages")
+    assert "sagemaker:DescribeModelPackage" in packages["Action"]
+    assert packages["Resource"] == [
+        "arn:aws:sagemaker:us-east-1:111122223333:model-package/census-income-lgbm/*"
+    ]
