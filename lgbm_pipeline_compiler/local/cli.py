@@ -161,6 +161,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from ..step_scripts import deploy_endpoint
+    from .autoscaling import LocalApplicationAutoScaling
     from .control import LocalSageMaker, validated
     from .registry import LocalRegistry, RegistryError, parse_versioned
 
@@ -201,8 +202,9 @@ def cmd_registry(args: argparse.Namespace) -> int:
         print(f"no pending deployment for {arn}")
         return 0
     try:
-        result = deploy_endpoint.handle(pending["event"], control)
-    except (deploy_endpoint.DeployError, BotoCoreError, ClientError) as err:
+        result = deploy_endpoint.handle(pending["event"], control, LocalApplicationAutoScaling(control))
+    except (ValueError, deploy_endpoint.DeployError, BotoCoreError, ClientError) as err:
+        # ValueError: a malformed pending event (parse_event), one line like the rest
         raise ValueError(f"deploying {arn} failed: {err}") from None
     if result["action"] == "skipped":  # its status changed again meanwhile: it stays pending
         print(f"not deployed: {result['reason']}")

@@ -493,6 +493,53 @@ def test_registry_approve_updates_an_existing_endpoint(tmp_path: Path, capsys):
     assert LocalSageMaker(tmp_path).endpoint_model_package("census-income-dev") == arn_of(2)
 
 
+SCALING = {"min_instances": 1, "max_instances": 3, "metric": "SageMakerVariantInvocationsPerInstance",
+           "target_value": 70.0, "scale_in_cooldown": 300, "scale_out_cooldown": 60}  # fmt: skip
+
+
+def test_registry_approve_registers_the_pending_events_autoscaling(tmp_path: Path, capsys):
+    from lgbm_pipeline_compiler.local.autoscaling import LocalApplicationAutoScaling
+
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request())
+    run_deploy_step(tmp_path, dict(DEPLOY_EVENT, autoscaling=SCALING))  # pending: not approved
+    assert main(["registry", "approve", arn_of(1), "--work-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{arn_of(1)}: Approved",
+        "deployed to endpoint census-income-dev (created: model census-models-v1, "
+        "endpoint config census-income-dev-v1)",
+    ]
+    scaling = LocalApplicationAutoScaling(LocalSageMaker(tmp_path))
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (
+        "endpoint/census-income-dev/variant/AllTraffic",
+        1,
+        3,
+    )
+    (policy,) = scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert (tracking["TargetValue"], tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (
+        70.0,
+        300,
+        60,
+    )
+
+
+def test_registry_approve_of_a_malformed_pending_event_is_one_line(tmp_path: Path, capsys):
+    LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request())
+    control = LocalSageMaker(tmp_path)
+    control.record_pending_deployment(
+        dict(DEPLOY_EVENT, instance_count=0), execution_id="exec-1", step="Deploy"
+    )
+    assert main(["registry", "approve", arn_of(1), "--work-dir", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"{arn_of(1)}: Approved"]
+    assert err == (
+        f"error: deploying {arn_of(1)} failed: invalid deploy event: instance_count must be a positive "
+        "integer, got 0\n"
+    )
+    assert control.pending_deployment(arn_of(1)) is not None  # kept: nothing was deployed
+
+
 def test_registry_reject_keeps_the_deployment_pending(tmp_path: Path, capsys):
     LocalRegistry(tmp_path, "us-east-1", ACCOUNT).register(package_request())
     run_deploy_step(tmp_path, DEPLOY_EVENT)
