@@ -223,6 +223,10 @@ def check_batch_transform(spec: PipelineSpec) -> Iterator[Problem]:
         )
 
 
+SERVERLESS_ABSENT = ("deploy.instance_type", "deploy.instance_count")
+"""Exposable paths a serverless endpoint does not have (the Deploy step passes no instance fields)."""
+
+
 def check_parameters(spec: PipelineSpec) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for name, path in spec.parameters.items():
@@ -236,6 +240,13 @@ def check_parameters(spec: PipelineSpec) -> Iterator[Problem]:
             yield (
                 loc,
                 "'data.input' lists several files, so it cannot be one String parameter; expose it only with one input (a prefix ending in / reads several files)",
+            )
+            continue
+        if path in SERVERLESS_ABSENT and spec.deploy is not None and spec.deploy.serverless is not None:
+            yield (
+                loc,
+                f"{path} cannot be a parameter of a serverless endpoint (deploy.serverless has no instances); "
+                "remove the parameter",
             )
             continue
         if path in seen:
