@@ -1,7 +1,7 @@
 """Monitoring after deployment, end to end on Adult: the census pipeline run locally (the session's
 ``approved_run``: `run --local --first-run`, then `registry approve`, which deploys the package with
-its bias, explainability and data-quality baselines), its endpoint given data capture, the run's
-own test split sent through `serve`, `monitor` clean; then the test split shifted (ages + 20 years,
+its bias, explainability and data-quality baselines, to an endpoint capturing every request as the
+spec's `deploy.data_capture` says), the run's own test split sent through `serve`, `monitor` clean; then the test split shifted (ages + 20 years,
 Workclass ``Private`` as ``Self-emp-not-inc``) and `monitor --since` flags exactly those features.
 Also `report RUN_ID --pdf` on the same run.
 """
@@ -30,18 +30,14 @@ CAPTURE = {
 }
 
 
-def enable_capture(work) -> str:
-    """A copy of the endpoint's config with DataCaptureConfig, and UpdateEndpoint to it (what the
-    deploy handler does for `deploy.data_capture`); the package it serves."""
+def captured_endpoint(work) -> str:
+    """The package the endpoint serves, after checking that the deploy gave the endpoint the data
+    capture of the census spec's `deploy.data_capture` (compiled into the Deploy step's event and
+    applied by the deploy handler on approval)."""
     control = LocalSageMaker(work)
     current = control.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
     config = control.describe_endpoint_config(EndpointConfigName=current)
-    control.create_endpoint_config(
-        EndpointConfigName=f"{current}-capture",
-        ProductionVariants=config["ProductionVariants"],
-        DataCaptureConfig=CAPTURE,
-    )
-    control.update_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{current}-capture")
+    assert config["DataCaptureConfig"] == CAPTURE
     return control.endpoint_model_package(ENDPOINT)
 
 
@@ -49,7 +45,7 @@ def enable_capture(work) -> str:
 def monitored(approved_run, tmp_path_factory) -> SimpleNamespace:
     folder = tmp_path_factory.mktemp("monitor-e2e")
     work = fork(approved_run, folder)
-    arn = enable_capture(work)
+    arn = captured_endpoint(work)
     package = LocalSageMaker(work).describe_model_package(ModelPackageName=arn)
     tests = sorted(
         (work / "runs" / approved_run.execution.id / "steps" / "Preprocess").rglob("test/test.csv")

@@ -44,7 +44,11 @@ def add_bias_method(d: dict[str, Any]) -> None:
 
 
 def remove_deploy(d: dict[str, Any]) -> None:
-    _expect(sorted(d["deploy"]), ["endpoint_name", "instance_count", "instance_type", "lambda_arn"], "deploy")
+    _expect(
+        sorted(d["deploy"]),
+        ["data_capture", "endpoint_name", "instance_count", "instance_type", "lambda_arn"],
+        "deploy",
+    )
     del d["deploy"]
 
 

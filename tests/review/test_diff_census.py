@@ -192,27 +192,29 @@ def test_markdown_report_of_the_removed_deploy_section(variants):
         "flowchart TD\n"
         '  s0["Tune<br/>Tuning"]\n'
         '  s1["Evaluate<br/>Processing"]\n'
-        '  s2["ModelBiasCheck<br/>ClarifyCheck"]\n'
-        '  s3["ModelExplainabilityCheck<br/>ClarifyCheck"]\n'
-        '  s4{"F1Gate<br/>Condition"}\n'
-        '  s5["Register-RegisterModel<br/>RegisterModel"]\n'
-        '  s6["Deploy<br/>Lambda"]\n'
-        '  s7["BatchTransform<br/>Transform"]\n'
-        "  s1 --> s4\n"
-        "  s2 -.-> s4\n"
-        "  s3 -.-> s4\n"
-        "  s0 --> s5\n"
+        '  s2["DataQualityCheck<br/>QualityCheck"]\n'
+        '  s3["ModelBiasCheck<br/>ClarifyCheck"]\n'
+        '  s4["ModelExplainabilityCheck<br/>ClarifyCheck"]\n'
+        '  s5{"F1Gate<br/>Condition"}\n'
+        '  s6["Register-RegisterModel<br/>RegisterModel"]\n'
+        '  s7["Deploy<br/>Lambda"]\n'
+        '  s8["BatchTransform<br/>Transform"]\n'
         "  s1 --> s5\n"
-        "  s2 --> s5\n"
-        "  s3 --> s5\n"
-        "  s4 -->|if| s5\n"
-        "  s4 -->|if| s6\n"
-        "  s5 --> s6\n"
-        "  s4 -->|if| s7\n"
-        "  s5 -.-> s7\n"
+        "  s3 -.-> s5\n"
+        "  s4 -.-> s5\n"
+        "  s0 --> s6\n"
+        "  s1 --> s6\n"
+        "  s2 --> s6\n"
+        "  s3 --> s6\n"
+        "  s4 --> s6\n"
+        "  s5 -->|if| s6\n"
+        "  s5 -->|if| s7\n"
+        "  s6 --> s7\n"
+        "  s5 -->|if| s8\n"
+        "  s6 -.-> s8\n"
         "  classDef removed fill:#ffebe9,stroke:#cf222e,color:#1f2328,stroke-dasharray:4 3\n"
-        "  class s6 removed\n"
-        "  linkStyle 8,9 stroke:#cf222e,stroke-dasharray:4 3\n"
+        "  class s7 removed\n"
+        "  linkStyle 9,10 stroke:#cf222e,stroke-dasharray:4 3\n"
         "```\n"
         "\n"
         "| step | change | type | spec |\n"

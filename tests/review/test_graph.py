@@ -141,4 +141,4 @@ def test_mermaid_cli_renders_the_graph_and_the_diffs_graph(variants, tmp_path):
         labels, edges = _expected(text)
         assert set(re.findall(r"<p>(.*?)</p>", svg)) >= labels, f"diagram {i}"
         assert set(re.findall(r'data-id="(L_\w+_\d+)"', svg)) == edges, f"diagram {i}"
-    assert len(_expected(changed)[0]) == 8  # the census diff draws the removed Deploy and 7 neighbours
+    assert len(_expected(changed)[0]) == 9  # the census diff draws the removed Deploy and 8 neighbours
