@@ -6,7 +6,9 @@ or on a laptop. The computation is data_quality.py's (shipped beside this script
 and shared with ``lgbm-pipeline monitor``). Modes:
 
 - ``--mode baseline`` (default): read the training split (``--data-dir``: preprocessing.py's
-  ``train/``: CSVs with a header, target first, and ``schema.json``), profile its features (the
+  ``train/``: every CSV in it, with a header, target first, and ``schema.json``; a sharded train
+  split, for data-parallel training, has no schema.json: then ``--schema-dir``'s, the validation
+  split's, which is the same), profile its features (the
   schema's ``features``, without the target: what the endpoint receives), and write under
   ``--output-dir``: ``statistics.json`` and ``constraints.json`` (the calculated baseline:
   QualityCheckStep's CalculatedBaselineStatistics / CalculatedBaselineConstraints);
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = new_parser(PROG, __doc__)
     p.add_argument("--mode", choices=("baseline", "dataset"), default="baseline")
     p.add_argument("--data-dir", default="/opt/ml/processing/input/data")
+    p.add_argument("--schema-dir", default=None, help="schema.json here when --data-dir has none")
     p.add_argument("--output-dir", default="/opt/ml/processing/output")
     p.add_argument("--baseline-statistics", default=None, help="statistics JSON (or a dir holding one)")
     p.add_argument("--baseline-constraints", default=None, help="constraints JSON (or a dir holding one)")
@@ -71,9 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_main(PROG, build_parser().parse_args, run, argv)
 
 
-def read_training(data_dir: Path) -> tuple[Any, list[str]]:
-    """The training split's features (categoricals as text) and their names, in schema order."""
-    schema = load_json(data_dir / "schema.json", "training schema")
+def read_training(data_dir: Path, schema_dir: Path | None = None) -> tuple[Any, list[str]]:
+    """The training split's features (categoricals as text) and their names, in schema order; the
+    schema from ``schema_dir`` when ``data_dir`` has none (a sharded train split)."""
+    schema_file = data_dir / "schema.json"
+    if schema_dir is not None and not schema_file.is_file():
+        schema_file = schema_dir / "schema.json"
+        print(
+            f"{PROG}: the train split has no schema.json (a sharded split): reading {schema_file}",
+            flush=True,
+        )
+    schema = load_json(schema_file, "training schema")
     try:
         frame = data_quality.read_split(data_dir, schema)
     except ValueError as exc:
@@ -187,7 +198,7 @@ def profile(frame: Any, features: list[str]) -> dict:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    frame, features = read_training(Path(args.data_dir))
+    frame, features = read_training(Path(args.data_dir), Path(args.schema_dir) if args.schema_dir else None)
     if args.mode == "dataset":
         frame.to_csv(out / DATASET_FILE, index=False)
         print(f"{PROG}: wrote {out / DATASET_FILE} ({len(frame):,} rows, features only, with a header)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,38 @@ def test_baseline_parameters_reach_the_check(builtin_compiled):
     assert args[args.index("--register-new-baseline") + 1] == {
         "Std:Join": {"On": "", "Values": [{"Get": "Parameters.RegisterNewModelBiasBaseline"}]}
     }
+
+
+def _schema_input_and_arguments(job: dict) -> None:
+    assert job["AppSpecification"]["ContainerArguments"][2:8] == [
+        "--data-dir", "/opt/ml/processing/input/data",
+        "--output-dir", "/opt/ml/processing/output",
+        "--schema-dir", "/opt/ml/processing/input/schema",
+    ]  # fmt: skip
+    inputs = {i["InputName"]: i["S3Input"] for i in job["ProcessingInputs"]}
+    assert (inputs["schema"]["LocalPath"], inputs["schema"]["S3Uri"]) == (
+        "/opt/ml/processing/input/schema",
+        {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri"},
+    )
+    assert inputs["train"]["S3Uri"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    }
+
+
+def test_the_data_quality_jobs_of_a_sharded_train_split_read_the_validation_schema(tmp_path):
+    """training.distributed: train/ holds shards and no schema.json, so the data-quality jobs also
+    get the validation split and --schema-dir: the builtin engine's job (the golden `distributed`
+    case) and the SageMaker engine's feature extraction before its QualityCheck step."""
+    golden = REPO / "tests" / "golden" / "distributed"
+    steps = {s["Name"]: s for s in json.loads((golden / "expected.json").read_text())["Steps"]}
+    assert steps["DataQualityCheck"]["Type"] == "Processing"
+    builtin = steps["DataQualityCheck"]["Arguments"]
+    assert builtin["AppSpecification"]["ContainerArguments"][:2] == ["--mode", "baseline"]
+    _schema_input_and_arguments(builtin)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((golden / "spec.yaml").read_text().replace("  engine: builtin\n", "", 1))
+    steps = {s["Name"]: s for s in compile_definition(load_spec(spec)).definition["Steps"]}
+    assert steps["DataQualityCheck"]["Type"] == "QualityCheck"
+    dataset = steps["DataQualityDataset"]["Arguments"]
+    assert dataset["AppSpecification"]["ContainerArguments"][:2] == ["--mode", "dataset"]
+    _schema_input_and_arguments(dataset)

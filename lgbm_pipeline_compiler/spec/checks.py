@@ -289,13 +289,6 @@ def check_distributed(spec: PipelineSpec) -> Iterator[Problem]:
             f"shards {distributed.shards} < instance_count {count}: ShardedByS3Key gives each "
             f"instance whole files, so an instance would get no training data; use shards >= {count}",
         )
-    if getattr(spec, "data_quality", None) is not None:
-        yield (
-            ("training", "distributed"),
-            "the data_quality baseline reads the train split's schema.json, which a sharded train split "
-            "does not have (ShardedByS3Key would give it to one instance only); remove `data_quality` "
-            "or `distributed` until the baseline reads the validation split's schema",
-        )
     if training.spot is not None:
         yield (
             ("training", "spot"),

@@ -1,7 +1,8 @@
 """Data-parallel training locally: a 2-instance Tune trial on Adult, one process per host.
 
-One local run of the census spec with ``training.distributed`` on 2 instances (no checks, registry,
-deploy or transform; two trials at once, with the same pinned hyperparameters) is shared by the module's tests: the model
+One local run of the census spec with ``training.distributed`` on 2 instances (a first run: its
+data-quality baseline of the sharded train split, no Clarify checks, registry, deploy or transform;
+two trials at once, with the same pinned hyperparameters) is shared by the module's tests: the model
 against a single-instance model trained on the same rows with the same hyperparameters, what each
 host saw (from the trial log and the host containers), and the model the first host alone wrote.
 A dying host is tested on the same data with the local cluster runner directly.
@@ -56,13 +57,13 @@ def dist_run(tmp_path_factory):
     """The distributed spec run locally: (work dir, execution record, the first Tune trial's dir)."""
     folder = tmp_path_factory.mktemp("distributed-run")
     text = replace_all(CENSUS.read_text(), DISTRIBUTED, "distributed spec")
-    for section in ("clarify", "data_quality", "batch_transform", "deploy", "registry"):
+    for section in ("clarify", "batch_transform", "deploy", "registry"):
         text = strip_section(text, section)
     spec = folder / "spec" / "census.yaml"
     spec.parent.mkdir()
     spec.write_text(text)
     work = folder / "work"
-    execution = run_spec(spec, RunOptions(work_dir=work))
+    execution = run_spec(spec, RunOptions(work_dir=work, first_run=True))
     assert execution.status == "Succeeded", execution.failure_reason
     trials = sorted((work / "runs" / execution.id / "steps" / "Tune" / "trials").iterdir())
     assert len(trials) == 2, trials
@@ -291,3 +292,21 @@ def test_ports_are_distinct_and_not_handed_out_twice_while_held():
         assert len(set(first)) == 3 and len(set(second)) == 3
         assert not set(first) & set(second)
     assert distributed._ports_held == set()
+
+
+def test_the_data_quality_baseline_profiles_every_shard_with_the_validation_splits_schema(dist_run):
+    """The dataset step reads train/ (two shards, no schema.json) with the validation split's
+    schema; the QualityCheck step profiles every row of every shard, features only."""
+    work, execution, _ = dist_run
+    split = _split_dir(work, execution, "train")
+    rows = sum(sum(1 for _ in (split / shard).open()) - 1 for shard in SHARDS)  # minus each header
+    schema = json.loads((_split_dir(work, execution, "validation") / "schema.json").read_text())
+    log = (work / "runs" / execution.id / "logs" / "DataQualityDataset.log").read_text()
+    assert "data_quality_check: the train split has no schema.json (a sharded split): reading " in log
+    assert f"data_quality_check: read train: {rows:,} rows, {len(schema['features'])} features" in log
+    check = execution.steps["DataQualityCheck"]
+    assert check.status == "Succeeded"
+    store = ObjectStore(work)
+    statistics = json.loads(store.read_bytes(check.properties["CalculatedBaselineStatistics"]))
+    assert statistics["dataset"] == {"item_count": rows}
+    assert [f["name"] for f in statistics["features"]] == schema["features"]

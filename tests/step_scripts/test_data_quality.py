@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -299,3 +300,59 @@ def test_the_dataset_mode_writes_the_features_with_a_header(job, adult, tmp_path
     written = pd.read_csv(tmp_path / "baseline.csv", dtype=str, keep_default_na=False, na_values=[""])
     assert list(written.columns) == schema["features"]
     pd.testing.assert_frame_equal(written, frame)
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory, preprocessed) -> Path:
+    """Adult's train split as training.distributed writes it: train-0000i-of-00003.csv and no
+    schema.json in train/; the validation split (schema.json and its CSV) beside it."""
+    root = tmp_path_factory.mktemp("sharded")
+    (root / "train").mkdir()
+    lines = (preprocessed.output / "train" / "train.csv").read_text().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    bounds = np.linspace(0, len(rows), 4).round().astype(int)
+    for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        (root / "train" / f"train-{i:05d}-of-00003.csv").write_text(header + "".join(rows[start:stop]))
+    shutil.copytree(preprocessed.output / "validation", root / "validation")
+    assert sorted(p.name for p in (root / "train").iterdir()) == [
+        f"train-0000{i}-of-00003.csv" for i in range(3)
+    ]
+    return root
+
+
+def test_the_job_reads_a_sharded_train_split_with_the_validation_splits_schema(sharded, adult, tmp_path):
+    frame, schema, stats, constraints, _ = adult
+    code = install_code(["data_quality_check.py", "data_quality.py"], tmp_path / "code")
+    data = ["--data-dir", str(sharded / "train"), "--schema-dir", str(sharded / "validation")]
+
+    def run(out: Path, *args: str):
+        return run_script(code / "data_quality_check.py", [*data, "--output-dir", str(out), *args], cwd=code)
+
+    first = run(tmp_path / "baseline", "--skip-check", "true", "--register-new-baseline", "true")
+    assert first.returncode == 0, first.stderr
+    assert (
+        f"data_quality_check: the train split has no schema.json (a sharded split): reading {sharded / 'validation' / 'schema.json'}"
+        in first.stdout
+    )
+    assert f"data_quality_check: read train: {len(frame):,} rows, 13 features" in first.stdout
+    written = {name: json.loads((tmp_path / "baseline" / name).read_text()) for name in FILES}
+    assert written["statistics.json"] == stats  # every shard: the unsharded split's baseline exactly
+    assert written["constraints.json"] == constraints
+
+    dataset = run(tmp_path / "dataset", "--mode", "dataset")  # the SageMaker engine's feature extraction
+    assert dataset.returncode == 0, dataset.stderr
+    features = pd.read_csv(
+        tmp_path / "dataset" / "baseline.csv", dtype=str, keep_default_na=False, na_values=[""]
+    )
+    assert list(features.columns) == schema["features"]
+    pd.testing.assert_frame_equal(features, frame)
+
+    without = run_script(
+        code / "data_quality_check.py",
+        ["--data-dir", str(sharded / "train"), "--output-dir", str(tmp_path / "none"), "--mode", "dataset"],
+        cwd=code,
+    )
+    assert without.returncode == 1
+    assert without.stderr == (
+        f"data_quality_check: error: training schema '{sharded / 'train' / 'schema.json'}' does not exist\n"
+    )

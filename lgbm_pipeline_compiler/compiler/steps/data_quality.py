@@ -38,6 +38,9 @@ SECTION = "data_quality"
 SCRIPT, MODULE = "data_quality_check.py", "data_quality.py"
 DATA_DIR, OUTPUT_DIR = "/opt/ml/processing/input/data", "/opt/ml/processing/output"
 MODULE_DIR = "/opt/ml/processing/input/data_quality"
+SCHEMA_DIR = "/opt/ml/processing/input/schema"
+"""With training.distributed, the validation split: the train split is sharded and has no
+schema.json (preprocessing.py), the validation split has the same one."""
 ENV = {"PYTHONPATH": f"{LIB_DIR}:{MODULE_DIR}"}
 """The shared step-script modules and data_quality.py on the job's path."""
 
@@ -76,9 +79,10 @@ def processor(ctx: BuildContext, base_job_name: str) -> ScriptProcessor:
 
 
 def code_inputs(ctx: BuildContext, data: Preprocessed) -> list[ProcessingInput]:
-    """The training split, the shared step-script modules and data_quality.py."""
+    """The training split, the shared step-script modules and data_quality.py; with
+    training.distributed also the validation split, for its schema.json (schema_arguments)."""
     name, module = read_script(MODULE, ctx.spec.source_dir)
-    return [
+    inputs = [
         ProcessingInput(source=data.train, destination=DATA_DIR, input_name="train"),
         shared_module_input(ctx),
         ProcessingInput(
@@ -87,6 +91,15 @@ def code_inputs(ctx: BuildContext, data: Preprocessed) -> list[ProcessingInput]:
             input_name="data_quality",
         ),
     ]
+    if ctx.spec.training.distributed is not None:
+        inputs.append(ProcessingInput(source=data.validation, destination=SCHEMA_DIR, input_name="schema"))
+    return inputs
+
+
+def schema_arguments(ctx: BuildContext) -> list[str]:
+    """``--schema-dir`` when the train split is sharded (no schema.json of its own); else none, so a
+    definition without training.distributed is what it was."""
+    return ["--schema-dir", SCHEMA_DIR] if ctx.spec.training.distributed is not None else []
 
 
 def _dataset(ctx: BuildContext, data: Preprocessed) -> tuple[ProcessingStep, Any]:
@@ -97,7 +110,15 @@ def _dataset(ctx: BuildContext, data: Preprocessed) -> tuple[ProcessingStep, Any
         code=ctx.script_uri(SCRIPT),
         inputs=code_inputs(ctx, data),
         outputs=[output],
-        arguments=["--mode", "dataset", "--data-dir", DATA_DIR, "--output-dir", OUTPUT_DIR],
+        arguments=[
+            "--mode",
+            "dataset",
+            "--data-dir",
+            DATA_DIR,
+            "--output-dir",
+            OUTPUT_DIR,
+            *schema_arguments(ctx),
+        ],
     )
     step = ProcessingStep(DATASET_STEP, step_args=step_args, **step_settings(ctx, SECTION))
     uri = step.properties.ProcessingOutputConfig.Outputs["baseline_dataset"].S3Output.S3Uri

@@ -31,6 +31,7 @@ from .data_quality import (
     DataQualityChecked,
     code_inputs,
     processor,
+    schema_arguments,
 )
 
 BASELINE_DIRS = {
@@ -69,6 +70,7 @@ def build(ctx: BuildContext, data: Preprocessed) -> DataQualityChecked:
         "--mode", "baseline",
         "--data-dir", DATA_DIR,
         "--output-dir", OUTPUT_DIR,
+        *schema_arguments(ctx),
         "--skip-check", _flag(ctx.params(f"{base}.skip_check")),
         "--register-new-baseline", _flag(ctx.params(f"{base}.register_new_baseline")),
         "--fail-on-violation", _flag(section.baseline.fail_on_violation),
