@@ -67,8 +67,29 @@ def compile_definition(spec: PipelineSpec, customize: Callable[[Any], None] | No
         uri: store.add(PurePosixPath(uri).name, data) for uri, data in sorted(built.captured_uploads.items())
     }
     definition = _replace_strings(definition, moved)
+    _drop_unset_check_fields(definition)
     refuse_what_sagemaker_would_refuse(definition, spec)
     return Compiled(definition=definition, artifacts=store.referenced_by(json.dumps(definition)))
+
+
+UNSET_CHECK_FIELDS = ("ModelPackageGroupName", "SuppliedBaselineConstraints", "SuppliedBaselineStatistics")
+
+
+def _drop_unset_check_fields(definition: dict[str, Any]) -> None:
+    """Leave out the check steps' optional fields the SDK writes as null when unset.
+
+    ``ClarifyCheckStep.to_request`` and ``QualityCheckStep.to_request`` (sagemaker/workflow/
+    clarify_check_step.py, quality_check_step.py) set ModelPackageGroupName and the supplied
+    baselines even when they are None; AWS's pipeline schema types them as strings or expressions
+    (StringArgumentValue), never null, and does not require them. A spec without `registry` has no
+    model package group, so its checks would carry ``"ModelPackageGroupName": null``."""
+    from ..lint.requests import walk_steps
+
+    for step in walk_steps(definition["Steps"]):
+        if step.get("Type") in ("ClarifyCheck", "QualityCheck"):
+            for field in UNSET_CHECK_FIELDS:
+                if field in step and step[field] is None:
+                    del step[field]
 
 
 def _spec_keys_holding(spec: PipelineSpec | None, value: Any) -> list[str]:

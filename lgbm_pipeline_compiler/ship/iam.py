@@ -279,7 +279,12 @@ def execution_role_policy(target: Target) -> dict[str, Any]:
     groups = sorted(
         {str(s["Arguments"]["ModelPackageGroupName"]) for s in steps if s["Type"] == "RegisterModel"}
     )
-    groups += sorted({str(s["ModelPackageGroupName"]) for s in steps if s["Type"] in CHECKS} - set(groups))
+    checked = {
+        str(s["ModelPackageGroupName"])
+        for s in steps
+        if s["Type"] in CHECKS and s.get("ModelPackageGroupName")
+    }
+    groups += sorted(checked - set(groups))
     groups += sorted({g for g in looked_up_groups(steps) if isinstance(g, str)} - set(groups))
     if groups:
         statements.append(

@@ -131,7 +131,8 @@ def test_census_gate_clarify_registry_deploy(census):
 
 
 def test_census_parameters_expose_known_paths(census):
-    assert len(census.parameters) == 12
+    assert len(census.parameters) == 16
+    assert census.parameters["SkipDataQualityCheck"] == "data_quality.baseline.skip_check"
     assert set(census.parameters.values()) <= set(EXPOSABLE)
     assert census.value_at(census.parameters["F1Threshold"]) == 0.68
     assert census.value_at(census.parameters["TrainingInstanceType"]) == "ml.m5.xlarge"
