@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bias_metrics import ALIASES
-from step_common import InputError, json_number
+from step_common import InputError, json_number, latest_approved
 
 NDCG_THRESHOLD = 0.90  # Model Monitor's feature attribution drift threshold
 SHAP_SECTION = "kernel_shap"  # where Clarify's analysis.json keeps the SHAP values
@@ -153,23 +153,12 @@ def latest_approved_baseline(client: Any, group: str, check: str) -> str | None:
     skipped. ``check`` is ``bias`` or ``explainability``.
     """
     section, member = DRIFT_CHECK_BASELINES[check]
-    request: dict[str, Any] = {
-        "ModelPackageGroupName": group,
-        "ModelApprovalStatus": "Approved",
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-    }
-    while True:
-        page = client.list_model_packages(**request)
-        for summary in page.get("ModelPackageSummaryList") or []:
-            package = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            baselines = (package.get("DriftCheckBaselines") or {}).get(section) or {}
-            uri = (baselines.get(member) or {}).get("S3Uri")
-            if uri:
-                return uri
-        if not page.get("NextToken"):
-            return None
-        request["NextToken"] = page["NextToken"]
+
+    def pick(package: dict[str, Any]) -> str | None:
+        baselines = (package.get("DriftCheckBaselines") or {}).get(section) or {}
+        return (baselines.get(member) or {}).get("S3Uri") or None
+
+    return latest_approved(client, group, pick)
 
 
 def no_baseline_message(check: str, group: str) -> str:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import data_quality
-from step_common import InputError, Progress, load_json, new_parser, parse_bool, run_main
+from step_common import InputError, Progress, latest_approved, load_json, new_parser, parse_bool, run_main
 
 PROG = "data_quality_check"
 EXIT_VIOLATION = 3
@@ -133,23 +133,13 @@ def latest_approved_baseline(client: Any, group: str) -> dict[str, str | None] |
     """{"statistics": uri, "constraints": uri} of DriftCheckBaselines.ModelDataQuality in the latest
     Approved package of ``group`` that has its constraints (ListModelPackages, Approved, newest
     first, page by page); None if none. ``client`` answers as boto3's SageMaker client does."""
-    request: dict[str, Any] = {
-        "ModelPackageGroupName": group,
-        "ModelApprovalStatus": "Approved",
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-    }
-    while True:
-        page = client.list_model_packages(**request)
-        for summary in page.get("ModelPackageSummaryList") or []:
-            package = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            quality = (package.get("DriftCheckBaselines") or {}).get(DRIFT_SECTION) or {}
-            uris = {kind: (quality.get(kind.capitalize()) or {}).get("S3Uri") for kind in FILES}
-            if uris["constraints"]:
-                return uris
-        if not page.get("NextToken"):
-            return None
-        request["NextToken"] = page["NextToken"]
+
+    def pick(package: dict[str, Any]) -> dict[str, str | None] | None:
+        quality = (package.get("DriftCheckBaselines") or {}).get(DRIFT_SECTION) or {}
+        uris = {kind: (quality.get(kind.capitalize()) or {}).get("S3Uri") for kind in FILES}
+        return uris if uris["constraints"] else None
+
+    return latest_approved(client, group, pick)
 
 
 def aws_clients() -> tuple[Any, Any]:

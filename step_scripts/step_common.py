@@ -102,6 +102,28 @@ def json_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def latest_approved(client: Any, group: str, pick: Callable[[dict[str, Any]], Any]) -> Any:
+    """``pick(package)`` of the newest Approved package of model package group ``group`` for which it
+    is not None; None if there is none. Packages come newest first (ListModelPackages, Approved only,
+    sorted by CreationTime descending, page by page via NextToken), each read with
+    DescribeModelPackage; ``client`` answers as boto3's SageMaker client does."""
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    while True:
+        page = client.list_model_packages(**request)
+        for summary in page.get("ModelPackageSummaryList") or []:
+            picked = pick(client.describe_model_package(ModelPackageName=summary["ModelPackageArn"]))
+            if picked is not None:
+                return picked
+        if not page.get("NextToken"):
+            return None
+        request["NextToken"] = page["NextToken"]
+
+
 # --------------------------------------------------------------------------------------------
 # Progress in the job log
 # --------------------------------------------------------------------------------------------
