@@ -8,17 +8,17 @@ duration of years, months, weeks, days, hours and minutes: P30D, PT12H, P1DT6H).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from .base import Section
 
-CACHE_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform")
 CacheSectionName = Literal[
     "preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform"
 ]
+CACHE_SECTIONS: tuple[str, ...] = get_args(CacheSectionName)
 DURATION = re.compile(r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?$")
 
 

@@ -8,24 +8,17 @@ so `volume_kms_key` is one of those two everywhere.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from .base import Section
 
-ENCRYPTION_SECTIONS = (
-    "preprocessing",
-    "training",
-    "evaluation",
-    "clarify",
-    "data_quality",
-    "batch_transform",
-)
 EncryptionSectionName = Literal[
     "preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform"
 ]
+ENCRYPTION_SECTIONS: tuple[str, ...] = get_args(EncryptionSectionName)
 
 _REGION = r"[a-z]{2,4}(?:-[a-z]+)+-\d+"
 _KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"

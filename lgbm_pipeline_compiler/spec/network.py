@@ -8,17 +8,17 @@ Limits are botocore's VpcConfig: 1-16 subnets, 1-5 security groups; ids as EC2 w
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .base import Section
 
-NETWORK_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "data_quality", "model")
 """Sections whose jobs take network settings (`model`: the serving container, for the batch
 transform, Clarify's shadow endpoint and the deployed endpoint)."""
 NetworkSectionName = Literal["preprocessing", "training", "evaluation", "clarify", "data_quality", "model"]
+NETWORK_SECTIONS: tuple[str, ...] = get_args(NetworkSectionName)
 
 _SUBNET = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _GROUP = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")

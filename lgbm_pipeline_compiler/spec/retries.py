@@ -8,7 +8,7 @@ The SDK's limits: 1-20 attempts or 1-14400 minutes (one of the two), non-negativ
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -17,17 +17,7 @@ from .base import Section
 
 StepException = Literal["Step.SERVICE_FAULT", "Step.THROTTLING"]
 JobException = Literal["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"]
-STEP_EXCEPTIONS = ("Step.SERVICE_FAULT", "Step.THROTTLING")
-RETRY_SECTIONS = (
-    "preprocessing",
-    "training",
-    "evaluation",
-    "clarify",
-    "data_quality",
-    "model",
-    "registry",
-    "batch_transform",
-)
+STEP_EXCEPTIONS: tuple[str, ...] = get_args(StepException)
 JOB_SECTIONS = ("preprocessing", "training", "evaluation", "clarify", "data_quality", "batch_transform")
 """Sections whose steps run SageMaker jobs (SageMaker.* exception types apply)."""
 RetrySectionName = Literal[
@@ -40,6 +30,7 @@ RetrySectionName = Literal[
     "registry",
     "batch_transform",
 ]
+RETRY_SECTIONS: tuple[str, ...] = get_args(RetrySectionName)
 
 
 class RetryPolicy(Section):
