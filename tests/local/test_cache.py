@@ -134,12 +134,19 @@ def test_only_the_newest_successful_unexpired_run_of_the_same_pipeline_is_reused
 
 
 def run_census(spec: Path, work: Path) -> tuple[Execution, str]:
+    before = {e.id for e in RunStore(work).list()}
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["run", str(spec), "--local", "--work-dir", str(work)])
     assert code == 0, out.getvalue()[-3000:] + err.getvalue()[-3000:]
-    newest = max(RunStore(work).list(), key=lambda e: (e.started, e.id))
-    return newest, err.getvalue()  # progress lines go to stderr
+    # the run this call made (not the newest by start time, which has a resolution of one second)
+    (new,) = [e for e in RunStore(work).list() if e.id not in before]
+    return new, err.getvalue()  # progress lines go to stderr
+
+
+def notes(execution: Execution) -> dict[str, str | None]:
+    """Each step's cache note: what an assertion on reuse shows when it fails."""
+    return {name: r.note for name, r in execution.steps.items()}
 
 
 def reused(execution: Execution) -> set[str]:
@@ -158,7 +165,9 @@ def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
     assert first.status == SUCCEEDED and reused(first) == set()
 
     second, out = run_census(spec, work)
-    assert reused(second) == {"Preprocess", "Tune", "Evaluate"}  # the transform's model is new each run
+    assert reused(second) == {"Preprocess", "Tune", "Evaluate"}, notes(
+        second
+    )  # the transform's model is new each run
     for name in ("Preprocess", "Tune", "Evaluate"):
         record = second.steps[name]
         assert record.note.startswith(f"cache hit: reused from run {first.id}")
@@ -168,12 +177,12 @@ def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
 
     (folder / "evaluate.py").write_text(bundled("evaluate.py") + "\n# changed: evaluation only\n")
     third, _ = run_census(spec, work)
-    assert reused(third) == {"Preprocess", "Tune"}
+    assert reused(third) == {"Preprocess", "Tune"}, notes(third)
     assert third.steps["Evaluate"].status == SUCCEEDED
 
     (folder / "train.py").write_text(bundled("train.py") + "\n# changed: training only\n")
     fourth, _ = run_census(spec, work)
-    assert reused(fourth) == {"Preprocess"}
+    assert reused(fourth) == {"Preprocess"}, notes(fourth)
     assert fourth.steps["Tune"].status == SUCCEEDED and fourth.steps["Evaluate"].status == SUCCEEDED
 
 
