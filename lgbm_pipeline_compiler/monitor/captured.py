@@ -20,13 +20,13 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ..local.store import ObjectStore
+from .blobs import BlobError, BlobSource, as_blobs, folder
 from .bundled import module
 
 EVENT_ID, INFERENCE_ID, TIME, VARIANT = "_event_id", "_inference_id", "_inference_time", "_variant"
@@ -41,7 +41,16 @@ class CaptureError(ValueError):
 class CaptureFile:
     uri: str
     variant: str
-    path: Path
+    source: BlobSource = field(compare=False, repr=False)
+
+    def lines(self) -> list[str]:
+        """The file's lines; CaptureError naming the URI when it cannot be read."""
+        try:
+            return self.source.read_bytes(self.uri).decode("utf-8").splitlines()
+        except BlobError as err:
+            raise CaptureError(f"a capture file: {err}") from None
+        except UnicodeDecodeError as err:
+            raise CaptureError(f"{self.uri}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -50,17 +59,17 @@ def parse_time(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def capture_files(store: ObjectStore, destination: str, endpoint: str) -> list[CaptureFile]:
-    """Every capture file of ``endpoint`` under ``destination`` in the local store, by key."""
-    prefix = f"{destination.rstrip('/')}/{endpoint}"
-    root = store.path(prefix)
-    if not root.is_dir():
-        return []
-    files = []
-    for path in sorted(root.rglob("*.jsonl")):
-        relative = path.relative_to(root).as_posix()
-        files.append(CaptureFile(f"{prefix}/{relative}", relative.split("/", 1)[0], path))
-    return files
+def capture_files(source: BlobSource | ObjectStore, destination: str, endpoint: str) -> list[CaptureFile]:
+    """Every capture file (``*.jsonl``) of ``endpoint`` under ``destination``, by key."""
+    blobs = as_blobs(source)
+    prefix = folder(f"{destination.rstrip('/')}/{endpoint}")
+    try:
+        uris = blobs.list(prefix)
+    except BlobError as err:
+        raise CaptureError(f"the capture files: {err}") from None
+    return [
+        CaptureFile(uri, uri[len(prefix) :].split("/", 1)[0], blobs) for uri in uris if uri.endswith(".jsonl")
+    ]
 
 
 def _payload(member: Mapping[str, Any], where: str) -> bytes:
@@ -94,7 +103,7 @@ def parse_output(body: bytes, content_type: str, where: str) -> list[tuple[float
 
 def _events(files: list[CaptureFile], since: dt.datetime | None) -> Iterator[tuple[str, dict, str]]:
     for item in files:
-        for number, line in enumerate(item.path.read_text().splitlines(), 1):
+        for number, line in enumerate(item.lines(), 1):
             if not line.strip():
                 continue
             where = f"{item.uri} line {number}"

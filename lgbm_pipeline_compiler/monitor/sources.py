@@ -1,10 +1,12 @@
-"""What an endpoint serves and the baselines registered with it, from the local control plane.
+"""What an endpoint serves and the baselines registered with it, from SageMaker (local or AWS).
 
 endpoint → its config (DescribeEndpointConfig: ProductionVariants, DataCaptureConfig) → each
 variant's model (DescribeModel: PrimaryContainer.ModelPackageName) → the model package
 (DescribeModelPackage) → its ``DriftCheckBaselines`` (CreateModelPackage's shape):
 ``ModelDataQuality`` {Statistics, Constraints}, ``Bias`` {ConfigFile, PostTrainingConstraints},
-``Explainability`` {ConfigFile, Constraints}; each S3 URI read from the local object store.
+``Explainability`` {ConfigFile, Constraints}. ``control`` is any object with those four boto3
+SageMaker methods (local/control.LocalSageMaker, or s3.SageMakerReads over boto3 for ``--aws``);
+each S3 URI is read through a blob source (blobs.py: the local object store, or S3).
 
 The prediction-drift reference is the registered model's own predictions on the held-out test
 split: the pipeline's batch transform writes them (``target,probability,label``) to
@@ -15,6 +17,7 @@ drift is reported as not computed, never as passed.
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 from collections.abc import Mapping
@@ -24,7 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..local.store import ObjectStore, StoreError
+from ..local.store import ObjectStore
+from .blobs import BlobError, BlobSource, as_blobs
 from .bundled import module
 
 BASELINES = {
@@ -110,21 +114,21 @@ def served(control: Any, endpoint: str, variant: str | None = None) -> Served:
     return result
 
 
-def read_json(store: ObjectStore, uri: str, what: str) -> Any:
+def read_json(source: BlobSource | ObjectStore, uri: str, what: str) -> Any:
     try:
-        return json.loads(store.read_bytes(uri))
-    except StoreError as err:
+        return json.loads(as_blobs(source).read_bytes(uri))
+    except BlobError as err:
         raise SourceError(f"{what}: {err}") from None
     except ValueError as err:
         raise SourceError(f"{what} at {uri} is not valid JSON: {err}") from None
 
 
-def load_served_model(store: ObjectStore, url: str) -> Any:
+def load_served_model(source: BlobSource | ObjectStore, url: str) -> Any:
     """The package's model (step_common.Model: booster, schema, metadata) from its model.tar.gz."""
     step_common = module("step_common")
     try:
-        archive = store.read_bytes(url)
-    except StoreError as err:
+        archive = as_blobs(source).read_bytes(url)
+    except BlobError as err:
         raise SourceError(f"the model archive: {err}") from None
     with tempfile.TemporaryDirectory(prefix="lgbm-monitor-") as scratch:
         (Path(scratch) / "model.tar.gz").write_bytes(archive)
@@ -134,7 +138,9 @@ def load_served_model(store: ObjectStore, url: str) -> Any:
             raise SourceError(f"the model archive {url}: {err}") from None
 
 
-def baseline_predictions(store: ObjectStore, package: Mapping[str, Any]) -> tuple[pd.DataFrame | None, str]:
+def baseline_predictions(
+    source: BlobSource | ObjectStore, package: Mapping[str, Any]
+) -> tuple[pd.DataFrame | None, str]:
     """(probability and label of the batch transform beside the package's evaluation, or None;
     where they were looked for)."""
     uri = (((package.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics") or {}).get(
@@ -144,16 +150,13 @@ def baseline_predictions(store: ObjectStore, package: Mapping[str, Any]) -> tupl
         return None, "the package has no ModelMetrics.ModelQuality.Statistics"
     evaluation_dir = uri.rsplit("/", 1)[0]
     prefix = f"{evaluation_dir.rsplit('/', 1)[0]}/predictions"
+    blobs = as_blobs(source)
     try:
-        folder = store.path(prefix)
-    except (StoreError, ValueError):
+        bodies = [blobs.read_bytes(item) for item in blobs.list(prefix)]
+    except BlobError:
         return None, prefix
-    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-    frames = [
-        pd.read_csv(p, header=None, names=["target", "probability", "label"])
-        for p in files
-        if p.stat().st_size
-    ]
+    names = ["target", "probability", "label"]
+    frames = [pd.read_csv(io.BytesIO(body), header=None, names=names) for body in bodies if body]
     if not frames:
         return None, prefix
     frame = pd.concat(frames, ignore_index=True)

@@ -1,9 +1,11 @@
 """Traffic for the monitor tests: a split sent through `serve` with capture on, a shifted copy of
-it, its ground truth in Model Monitor's format, and `lgbm-pipeline monitor` run in-process.
+it, its ground truth in Model Monitor's format, capture lines written by hand (``record``,
+``member``), and `lgbm-pipeline monitor` run in-process.
 (A plain module: tests/conftest.py puts tests/ on sys.path, so it imports as ``monitor.streams``.)"""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import io
@@ -96,6 +98,28 @@ def ground_truth(path: Path, truth: dict[str, list[str]]) -> Path:
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
+
+
+def record(request: dict, answer: dict, event: str, time: str, inference_id: str | None = None) -> str:
+    """One data-capture line (SageMaker's format) of a request and its answer."""
+    metadata = {
+        "eventId": event,
+        "inferenceTime": time,
+        **({"inferenceId": inference_id} if inference_id else {}),
+    }
+    return json.dumps(
+        {
+            "captureData": {"endpointInput": request, "endpointOutput": answer},
+            "eventMetadata": metadata,
+            "eventVersion": "0",
+        }
+    )
+
+
+def member(mode: str, content_type: str, data: bytes, encoding: str) -> dict:
+    """A capture line's endpointInput or endpointOutput."""
+    text = base64.b64encode(data).decode() if encoding == "BASE64" else data.decode()
+    return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
 
 
 def monitor(*args: str) -> SimpleNamespace:

@@ -8,6 +8,7 @@ import json
 
 import pandas as pd
 import pytest
+from monitor.streams import member, record
 
 from lgbm_pipeline_compiler.local.store import ObjectStore
 from lgbm_pipeline_compiler.monitor.captured import CaptureError, capture_files, parse_output, read_captured
@@ -20,26 +21,6 @@ SCHEMA = {
     "numeric": ["Age"],
     "target": "Target",
 }
-
-
-def record(request: dict, answer: dict, event: str, time: str, inference_id: str | None = None) -> str:
-    metadata = {
-        "eventId": event,
-        "inferenceTime": time,
-        **({"inferenceId": inference_id} if inference_id else {}),
-    }
-    return json.dumps(
-        {
-            "captureData": {"endpointInput": request, "endpointOutput": answer},
-            "eventMetadata": metadata,
-            "eventVersion": "0",
-        }
-    )
-
-
-def member(mode: str, content_type: str, data: bytes, encoding: str) -> dict:
-    text = base64.b64encode(data).decode() if encoding == "BASE64" else data.decode()
-    return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
 
 
 @pytest.fixture

@@ -252,8 +252,8 @@ def test_the_report_and_its_pdf(runs):
             "error: --since 'yesterday': expected an ISO 8601 time such as 2026-11-30T18:00:00Z",
         ),
         (
-            ["census", "--aws"],
-            "error: monitor --aws is not implemented: it reads the local object store and control plane only",
+            ["census", "--region", "eu-west-1"],
+            "error: --region applies to --aws (the local control plane has no region)",
         ),
         (
             ["census", "--variant", "B"],
