@@ -53,11 +53,13 @@ def is_environment(err: BotoCoreError | ClientError) -> bool:
 def environment_failure(
     err: BotoCoreError | ClientError, action: str, target: str = ""
 ) -> EnvironmentFailure:
+    """ship/aws.py's one line for ``err`` (the action, the target, the fix), as exit 3."""
     return EnvironmentFailure(str(aws_error(err, action, target)))
 
 
 @contextmanager
 def _s3(action: str, uri: str) -> Iterator[None]:
+    """S3's errors in the block: the environment's as EnvironmentFailure, the rest as BlobError."""
     try:
         yield
     except (BotoCoreError, ClientError) as err:

@@ -60,16 +60,6 @@ SHIFTED_KEY = "census/AllTraffic/2026/11/30/11/00-00-000-shift.jsonl"
 DECOY_KEY = "census-shadow/AllTraffic/2026/11/30/10/00-00-000-other.jsonl"  # another endpoint's
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def _capture(model, frame: pd.DataFrame, hour: int, prefix: str) -> bytes:
     """The frame sent as CSV requests, with the model's answers, as SageMaker captures them."""
     step_common = module("step_common")
@@ -91,7 +81,7 @@ def _capture(model, frame: pd.DataFrame, hour: int, prefix: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def objects() -> dict[str, bytes]:
+def objects(tmp_path_factory) -> dict[str, bytes]:
     """Every object a pipeline run and the endpoint leave in S3, by name (OBJECTS; clean, shifted)."""
     import lightgbm as lgb
 
@@ -108,16 +98,16 @@ def objects() -> dict[str, bytes]:
         lgb.Dataset(step_common.to_model_frame(train, SCHEMA), label=target.iloc[:400]),
         num_boost_round=10,
     )
-    out: dict[str, bytes] = {
-        "model": _tar(
-            {
-                "model.txt": booster.model_to_string().encode(),
-                "schema.json": json.dumps(SCHEMA).encode(),
-                "metadata.json": json.dumps({"threshold": THRESHOLD}).encode(),
-            }
-        )
-    }
-    model = step_common.Model(booster=booster, schema=SCHEMA, metadata={"threshold": THRESHOLD})
+    folder = tmp_path_factory.mktemp("model")  # train.py's model dir, packed as SageMaker packs it
+    booster.save_model(str(folder / "model.txt"))
+    (folder / "schema.json").write_text(json.dumps(SCHEMA))
+    (folder / "metadata.json").write_text(json.dumps({"threshold": THRESHOLD}))
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for name in ("model.txt", "schema.json", "metadata.json"):
+            tar.add(folder / name, arcname=name)
+    out = {"model": archive.getvalue()}
+    model = step_common.load_model(folder)
     statistics = dq.compute_statistics(train, SCHEMA["features"])
     features = step_common.to_model_frame(test, SCHEMA)
     values, expected = clarify_check.tree_shap(booster, features)
