@@ -54,8 +54,12 @@ from .records import (
 )
 from .registry import LocalRegistry
 from .store import ObjectStore
+from .warm_jobs import SERVICE as WARM_SERVICE
+from .warm_jobs import WarmJobs
 
 Listener = Callable[[str, StepRecord], None]
+WARM_JOBS_DIR = "warm-jobs"
+"""The run dir's subdir of its warm job server (warm_jobs.py): its working dir and socket."""
 
 
 @dataclass
@@ -108,6 +112,7 @@ class LocalRun:
             overrides = {**first_run_parameters(definition), **overrides}
         parameters = typed_parameters(definition, overrides)
         self.jobs = Jobs()
+        self.warm_jobs: WarmJobs | None = None
         self.started = False
         run_id = options.resume or new_run_id()
         self.lock = self.runs.claim(run_id)  # refused while another runner has it
@@ -200,6 +205,8 @@ class LocalRun:
         except BaseException as err:
             raise self._abort(err) from err
         finally:
+            if self.warm_jobs is not None:
+                self.warm_jobs.close()
             self.jobs.close()
             self.lock.release()
 
@@ -250,6 +257,7 @@ class LocalRun:
         paths.ensure_dir(self.work_dir, run_dir / "logs")
         self.runs.save(execution)
         self.started = True
+        self.warm_jobs = WarmJobs(self.jobs, run_dir / WARM_JOBS_DIR, self.options.cores)
         for node in self.nodes:
             record = execution.steps[node.name]
             blocked = [d for d in sorted(node.depends) if execution.steps[d].status not in (SUCCEEDED,)]
@@ -367,7 +375,7 @@ class LocalRun:
                     cores=self.options.cores,
                     region=self.region,
                     account=self.account,
-                    services={"registry": self.registry},
+                    services={"registry": self.registry, WARM_SERVICE: self.warm_jobs},
                     jobs=self.jobs,
                     isolated=isolation.declared(node.step["Type"], resolved, self.work_dir),
                 )

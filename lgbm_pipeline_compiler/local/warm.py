@@ -160,14 +160,28 @@ def start(
     if not modules:
         shutil.rmtree(folder, ignore_errors=True)
         return None, f"each trial runs in a fresh process ({program} imports none of {sorted(PRELOADABLE)})"
-    jobs = ctx.jobs or shared_jobs()
+    server, reason = launch(ctx.jobs or shared_jobs(), folder, script.parent, modules, env)
+    if server is None:
+        return None, f"each trial runs in a fresh process ({reason})"
+    return server, (
+        f"trials run in workers forked from one process that imported {', '.join(modules)} "
+        f"({COLD_TRIALS}=1: each in a fresh process)"
+    )
+
+
+def launch(
+    jobs: Jobs, folder: Path, script_dir: Path, modules: list[str], env: Mapping[str, str]
+) -> tuple[WarmTrials | None, str]:
+    """Start a warm server in ``folder`` (its working dir ``folder/code``, its socket beside it) that
+    imports ``modules`` with ``script_dir`` first on sys.path and ``env``; the server once it is
+    ready, else None and why (``folder`` then removed)."""
     try:
         proc = jobs.start(
-            [python(), SERVER, f"../{SOCKET_NAME}", str(script.parent), *modules], cwd=code, env=env
+            [python(), SERVER, f"../{SOCKET_NAME}", str(script_dir), *modules], cwd=folder / "code", env=env
         )
     except JobsStopped:
         shutil.rmtree(folder, ignore_errors=True)
-        return None, "each trial runs in a fresh process (the run is stopping)"
+        return None, "the run is stopping"
     server = WarmTrials(proc, jobs, folder, modules)
     first = threading.Event()
     server.reader = threading.Thread(target=_read, args=(proc, server.output, first), daemon=True)
@@ -184,11 +198,8 @@ def start(
         reason = line.removeprefix("not-ready: ") or (
             f"no answer in {READY_SECONDS:.0f} s" if ended is None else f"it ended with {ended}"
         )
-        return None, f"each trial runs in a fresh process (the warm trial server is not ready: {reason})"
-    return server, (
-        f"trials run in workers forked from one process that imported {', '.join(modules)} "
-        f"({COLD_TRIALS}=1: each in a fresh process)"
-    )
+        return None, f"the warm server is not ready: {reason}"
+    return server, ""
 
 
 def run_job(ctx: StepContext, shown: list[str], command: list[str], env: dict[str, str], cwd: Path) -> str:

@@ -199,11 +199,27 @@ def _enter(request: Request) -> str:
     script = request.argv[0]
     sys.argv = list(request.argv)
     sys.path[0] = os.path.dirname(os.path.realpath(script))  # as `python SCRIPT` sets it
+    job_entries = _pythonpath(request.env.get("PYTHONPATH", ""))
+    if job_entries != SERVER_PYTHONPATH:  # the job's PYTHONPATH follows the script's dir, as cold
+        rest = [p for p in sys.path[1:] if p not in SERVER_PYTHONPATH and p not in job_entries]
+        sys.path[1:] = job_entries + rest
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:  # the server's seed is every worker's: draw a fresh one
         numpy_random.seed()
     return script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
 
+
+def _pythonpath(value: str) -> list[str]:
+    """A PYTHONPATH's entries as the interpreter puts them on sys.path (absolute, once each)."""
+    entries: list[str] = []
+    for part in value.split(os.pathsep):
+        if part and os.path.abspath(part) not in entries:
+            entries.append(os.path.abspath(part))
+    return entries
+
+
+SERVER_PYTHONPATH = _pythonpath(os.environ.get("PYTHONPATH", ""))
+"""The server's own PYTHONPATH entries (on its sys.path after its script's dir)."""
 
 INTERRUPTED = object()
 """run_main's status for a script ended by KeyboardInterrupt (the interpreter then ends by SIGINT)."""

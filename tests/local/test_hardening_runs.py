@@ -80,7 +80,8 @@ def test_a_full_disk_during_a_run_exits_3_and_records_failed_with_the_reason(
     assert steps["Preprocess"] == steps["Tune"] == "Succeeded" and steps["Evaluate"] == "Failed"
     assert steps["F1Gate"] == "NotExecuted"
     log = (work / "runs" / run_id / "logs" / "Evaluate.log").read_text()
-    assert log.startswith("$ ") and "FAILED: [Errno 28] No space left on device" in log
+    commands = [line for line in log.splitlines() if line.startswith("$ ")]
+    assert commands and "evaluate.py" in commands[0] and "FAILED: [Errno 28] No space left on device" in log
     assert not any((work / "tmp").iterdir())  # no half-written upload left behind
     monkeypatch.setattr(paths, "_write", real_write)
     assert main(["runs", "--work-dir", str(work)]) == 0

@@ -108,7 +108,9 @@ def test_run_summary_json_and_runs_listing(clarify_run, capsys):
     record = json.loads((work / "runs" / execution.id / "execution.json").read_text())
     assert [s["name"] for s in record["steps"]][:2] == ["Preprocess", "Tune"]
     assert (work / "runs" / execution.id / "pipeline.json").is_file()
-    assert Path(record["steps"][0]["log"]).read_text().startswith("$ ")
+    preprocess = Path(record["steps"][0]["log"]).read_text().splitlines()
+    assert preprocess[0].startswith("note: the job runs in a worker forked from the run's warm server")
+    assert preprocess[1].startswith("$ ") and "/preprocessing.py " in preprocess[1]
 
 
 def test_gate_false_branch_skips_register_and_deploy(plain_run, tmp_path):

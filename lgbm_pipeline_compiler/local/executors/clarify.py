@@ -25,6 +25,7 @@ from typing import Any
 from ..baselines import no_baseline_message
 from ..context import StepContext, StepFailed, python
 from ..control import LocalSageMaker
+from ..warm_jobs import run_script_job
 from .catalog import model_record
 from .processing import bundled_clarify_baseline, collect_outputs, stage_inputs
 
@@ -87,7 +88,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
         ctx.log.write(f"checking against the baseline {baseline_uri} ({where})\n")
     else:
         ctx.log.write("no baseline to check against: a first run (SkipCheck and RegisterNewBaseline)\n")
-    ctx.run_script(command, env={**os.environ, "OMP_NUM_THREADS": str(ctx.cores)})
+    run_script_job(ctx, command, {**os.environ, "OMP_NUM_THREADS": str(ctx.cores)})
     outputs = collect_outputs(ctx, [output])
     calculated = f"{output['S3Output']['S3Uri'].rstrip('/')}/analysis.json"
     used = (

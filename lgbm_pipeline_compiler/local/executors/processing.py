@@ -24,6 +24,7 @@ from typing import Any
 
 from ..context import StepContext, StepFailed, python
 from ..control import LocalSageMaker
+from ..warm_jobs import run_script_job
 from .quality_baseline import approved_baseline_arguments
 
 CLARIFY_SCRIPT = "clarify_check.py"
@@ -145,7 +146,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     command = [python(), str(ctx.local_path(script))]
     command += [ctx.container_arg(a) for a in arguments]  # paths land in the job's dir, whatever they say
     env = {**os.environ, **container_env(ctx, args.get("Environment", {})), "OMP_NUM_THREADS": str(ctx.cores)}
-    ctx.run_script(command, env=env)
+    run_script_job(ctx, command, env)
     return {
         "ProcessingJobName": f"{ctx.name}-{ctx.execution_id}",
         "ProcessingJobStatus": "Completed",

@@ -79,7 +79,9 @@ def _model_tarball(model_dirs: list[Path]) -> bytes:
                 )
             members.setdefault(name, path)
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+    # Level 1: a large trial's model.txt (7 MB for 375 trees of 195 leaves) compresses in 0.1 s
+    # instead of 0.6 s at tarfile's default 9, to a file 10% larger; the members are the same.
+    with tarfile.open(fileobj=raw, mode="w:gz", compresslevel=1) as tar:
         for name in sorted(members):
             tar.add(members[name], arcname=name, recursive=False)
     return raw.getvalue()

@@ -1,0 +1,142 @@
+"""Warm script jobs: a run's processing, check and quality jobs forked from one warm server.
+
+Every Python script job of a local run (preprocessing, evaluation, the builtin Clarify and
+data-quality jobs, and any custom processing script) used to pay for importing NumPy, pandas,
+scikit-learn and LightGBM in a fresh interpreter: about two seconds of CPU each, most of a short
+job. The run's first script job starts one warm server (the Tune step's warm_server.py, see
+warm.py) that imports :data:`PRELOADS` with the jobs' environment (OpenMP gets the run's cores, as
+every processing job does) and lives until the run ends; each job is then a small client whose
+worker, forked from the server, runs the script exactly as ``python SCRIPT ARGS`` would: its
+environment, working dir, argv, stdio, ``sys.path`` (the script's dir, then the job's PYTHONPATH,
+as the interpreter builds it), exit status and traceback. The step log shows the cold command,
+as SageMaker runs it, and its output is the cold job's.
+
+What a warm job shares with the server that a cold one would not: the modules already imported
+(never the job's own: step_common and the script are imported by each worker from its own dirs)
+and Python's hash seed. A job runs cold, with the reason in its step log, when
+``LGBM_PIPELINE_COLD_JOBS=1``; when it declares network isolation (the worker would not be in its
+namespace); when its environment differs from the server's in a variable that a library reads at
+import (:data:`IMPORT_ENV`: OpenMP and BLAS thread counts, locale, Python's own flags); when a
+PYTHONPATH entry of the job holds its own copy of a preloaded package; and when the server is
+not ready (no fork or Unix sockets, an import failed or wrote output).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+from . import warm
+from .context import StepContext
+from .processes import Jobs
+
+COLD_JOBS = "LGBM_PIPELINE_COLD_JOBS"
+"""Set to 1 to run every script job in a fresh process (benchmarks, debugging)."""
+PRELOADS = ["numpy", "pandas", "sklearn.metrics", "lightgbm"]
+"""What the bundled job scripts import (step_common loads models with LightGBM)."""
+IMPORT_ENV = ("OMP_", "KMP_", "GOMP_", "OPENBLAS_", "GOTO", "MKL_", "BLIS_", "VECLIB_", "NUMEXPR_")
+IMPORT_ENV_EXACT = frozenset({"LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "LD_PRELOAD"})
+"""Variables a library reads when it is imported (prefixes, and exact names; also ``LC_*`` and
+``PYTHON*`` but PYTHONPATH, which the worker applies): a job whose value differs runs cold."""
+SERVICE = "warm_jobs"
+"""The StepContext service name of a run's :class:`WarmJobs`."""
+
+
+def cold_forced() -> bool:
+    return os.environ.get(COLD_JOBS, "").strip() not in ("", "0")
+
+
+def _import_env(env: dict[str, str]) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in env.items()
+        if k.startswith((*IMPORT_ENV, "LC_"))
+        or k in IMPORT_ENV_EXACT
+        or (k.startswith("PYTHON") and k != "PYTHONPATH")
+    }
+
+
+def _own_package(env: dict[str, str]) -> str | None:
+    """A PYTHONPATH entry of the job holding a package the server preloaded, or None."""
+    packages = {name.split(".")[0] for name in PRELOADS}
+    for entry in filter(None, env.get("PYTHONPATH", "").split(os.pathsep)):
+        for package in sorted(packages):
+            if (Path(entry) / package).is_dir() or (Path(entry) / f"{package}.py").is_file():
+                return f"{entry} has its own {package}"
+    return None
+
+
+class WarmJobs:
+    """A run's warm job server, started by the run's first script job that can use it."""
+
+    def __init__(self, jobs: Jobs, folder: Path, cores: int) -> None:
+        self.env = {**os.environ, "OMP_NUM_THREADS": str(cores)}
+        self._jobs, self._folder = jobs, folder
+        self._server: warm.WarmTrials | None = None
+        self._reason: str | None = None
+        if cold_forced():
+            self._reason = f"{COLD_JOBS} is set"
+        elif not warm.supported():
+            self._reason = "no fork or Unix sockets here"
+        self._lock = threading.Lock()
+
+    def server(self) -> tuple[warm.WarmTrials | None, str]:
+        """The ready server (started by the first call), or None and why not."""
+        with self._lock:
+            if self._server is None and self._reason is None:
+                code = self._folder / "code"
+                try:
+                    shutil.rmtree(self._folder, ignore_errors=True)  # (an earlier attempt's)
+                    code.mkdir(parents=True, mode=0o700)
+                    self._folder.chmod(0o700)  # the socket's dir: only this user connects
+                except OSError as err:
+                    self._reason = f"its dir cannot be made: {err}"
+                else:
+                    self._server, self._reason = warm.launch(
+                        self._jobs, self._folder, code, PRELOADS, self.env
+                    )
+            return self._server, self._reason or ""
+
+    def why_cold(self, ctx: StepContext, env: dict[str, str]) -> str | None:
+        """Why this job must run in a fresh process, or None."""
+        if ctx.isolated:
+            return "network isolation"
+        changed = sorted(
+            k for k in set(_import_env(env)) | set(_import_env(self.env)) if env.get(k) != self.env.get(k)
+        )
+        if changed:
+            return f"its environment sets {', '.join(changed)} unlike the warm server's"
+        return _own_package(env)
+
+    def run(self, ctx: StepContext, command: list[str], env: dict[str, str], cwd: Path | None) -> str:
+        """:meth:`StepContext.run_script` of ``python SCRIPT ARGS`` (``command``), warm when it can be."""
+        reason = self.why_cold(ctx, env)
+        server = None
+        if reason is None:
+            server, reason = self.server()
+        if server is None:
+            ctx.log.write(f"note: the job runs in a fresh process ({reason})\n")
+            return ctx.run_script(command, env=env, cwd=cwd)
+        ctx.log.write(
+            f"note: the job runs in a worker forked from the run's warm server, which imported "
+            f"{', '.join(PRELOADS)} ({COLD_JOBS}=1: a fresh process)\n"
+        )
+        return ctx.run_script(server.command(command), env=env, cwd=cwd, shown=command)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            self._reason = self._reason or "the run has ended"
+
+
+def run_script_job(ctx: StepContext, command: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
+    """Run a script job (``python SCRIPT ARGS``) through the run's warm server when the step has one
+    (:data:`SERVICE`), else as :meth:`StepContext.run_script` does."""
+    service = ctx.services.get(SERVICE)
+    if isinstance(service, WarmJobs):
+        return service.run(ctx, command, env, cwd)
+    return ctx.run_script(command, env=env, cwd=cwd)

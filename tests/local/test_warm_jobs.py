@@ -1,0 +1,114 @@
+"""Warm script jobs (local/warm_jobs.py): a job run in a worker of the run's warm server prints,
+exits and fails exactly as the same job in a fresh process, with the job's PYTHONPATH after its
+script's dir; and each reason to run cold is honoured and said in the step log."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from lgbm_pipeline_compiler.local import warm_jobs
+from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
+from lgbm_pipeline_compiler.local.processes import Jobs
+from lgbm_pipeline_compiler.local.store import ObjectStore
+
+PROBE = """
+import os, sys
+import numpy
+print("path:", sys.path[:3])
+import helper
+print("helper:", helper.__file__, "argv:", sys.argv[1:], "cwd:", os.getcwd())
+print("env:", os.environ.get("JOB_SETTING"), "omp:", os.environ.get("OMP_NUM_THREADS"))
+if sys.argv[1] == "fail":
+    raise ValueError("boom")
+if sys.argv[1] == "exit":
+    sys.exit(3)
+"""
+
+
+@pytest.fixture(scope="module")
+def warm_run(tmp_path_factory):
+    """A job dir with the probe script and a lib dir (the job's PYTHONPATH), and a WarmJobs."""
+    root = tmp_path_factory.mktemp("warm-jobs")
+    (root / "code").mkdir()
+    (root / "code" / "probe.py").write_text(PROBE)
+    (root / "lib").mkdir()
+    (root / "lib" / "helper.py").write_text("VALUE = 1\n")
+    jobs = Jobs()
+    service = warm_jobs.WarmJobs(jobs, root / "server", cores=2)
+    yield root, service
+    service.close()
+    jobs.close()
+
+
+def context(root: Path, service: warm_jobs.WarmJobs | None, isolated: bool = False) -> StepContext:
+    return StepContext(
+        step={"Name": "Job"},
+        resolve=lambda v: v,
+        store=ObjectStore(root / "store"),
+        work=root,
+        log=io.StringIO(),
+        execution_id="run",
+        work_dir=root,
+        cores=2,
+        region="us-east-1",
+        account="000000000000",
+        services={warm_jobs.SERVICE: service} if service else {},
+        isolated=isolated,
+    )
+
+
+def run(root: Path, service, mode: str, **env: str) -> tuple[str, str]:
+    """(the job's output or its failure, the step log)."""
+    ctx = context(root, service)
+    job_env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "2",
+        "PYTHONPATH": str(root / "lib"),
+        "JOB_SETTING": "x",
+        **env,
+    }
+    command = [sys.executable, str(root / "code" / "probe.py"), mode]
+    try:
+        out = warm_jobs.run_script_job(ctx, command, job_env, cwd=root / "code")
+    except StepFailed as err:
+        out = f"failed: {err}"
+    return out, ctx.log.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["ok", "fail", "exit"])
+def test_a_warm_job_prints_and_fails_as_a_fresh_process(warm_run, mode):
+    root, service = warm_run
+    warm_out, warm_log = run(root, service, mode)
+    cold_out, cold_log = run(root, None, mode)
+    assert "runs in a worker forked from the run's warm server" in warm_log
+    assert warm_out == cold_out
+    assert f"path: ['{root / 'code'}', '{root / 'lib'}'" in warm_out
+    assert f"helper: {root / 'lib' / 'helper.py'}" in warm_out
+    # the log shows the cold command, as SageMaker runs it
+    assert warm_log.splitlines()[1] == cold_log.splitlines()[0]
+    if mode == "fail":
+        assert "ValueError: boom" in warm_out and "probe.py exited with 1" in warm_out
+    if mode == "exit":
+        assert "probe.py exited with 3" in warm_out
+
+
+def test_each_reason_to_run_cold_is_honoured_and_logged(warm_run, tmp_path, monkeypatch):
+    root, service = warm_run
+    _, log = run(root, service, "ok", OMP_NUM_THREADS="1")
+    assert "fresh process (its environment sets OMP_NUM_THREADS unlike the warm server's)" in log
+    own = tmp_path / "site"
+    (own / "numpy").mkdir(parents=True)
+    _, log = run(root, service, "ok", PYTHONPATH=f"{root / 'lib'}:{own}")
+    assert f"fresh process ({own} has its own numpy)" in log
+    ctx = context(root, service, isolated=True)
+    assert service.why_cold(ctx, {**service.env}) == "network isolation"
+    monkeypatch.setenv(warm_jobs.COLD_JOBS, "1")
+    forced = warm_jobs.WarmJobs(Jobs(), tmp_path / "forced", cores=2)
+    out, log = run(root, forced, "ok")
+    assert f"fresh process ({warm_jobs.COLD_JOBS} is set)" in log and "helper:" in out
+    assert not (tmp_path / "forced").exists()  # no server was started
