@@ -14,17 +14,18 @@ from pathlib import Path
 
 from step_jobs import install_code, run_script
 
-ROUNDS = 1500
+ROUNDS = 400  # checkpoints every 25 rounds: the kill lands on one long before the end
 HYPER = ["--n_estimators", str(ROUNDS), "--learning_rate", "0.01", "--early_stopping_rounds", "0"]
+OTHER = ["--n_estimators", "50", "--learning_rate", "0.01", "--early_stopping_rounds", "0", "--seed", "7"]
 
 
-def job_args(preprocessed, root: Path, hyper: list[str]) -> list[str]:
+def job_args(preprocessed, root: Path, hyper: list[str], checkpoints: Path | None = None) -> list[str]:
     return [
         "--train", str(preprocessed.output / "train"),
         "--validation", str(preprocessed.output / "validation"),
         "--model-dir", str(root / "model"),
         "--output-data-dir", str(root / "output"),
-        "--checkpoint-dir", str(root / "checkpoints"),
+        "--checkpoint-dir", str(checkpoints or root / "checkpoints"),
         *hyper,
     ]  # fmt: skip
 
@@ -51,11 +52,12 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(preprocessed, tmp_path):
     assert 25 <= saved < ROUNDS and saved % 25 == 0
     assert not (tmp_path / "model" / "model.txt").exists()
 
-    other = run_script(
-        code / "train.py", job_args(preprocessed, tmp_path / "other", [*HYPER, "--seed", "7"]), cwd=code
-    )
+    # other hyperparameters, the same checkpoint dir (a tuning job's trials share its prefix)
+    other_args = job_args(preprocessed, tmp_path / "other", OTHER, checkpoints=tmp_path / "checkpoints")
+    other = run_script(code / "train.py", other_args, cwd=code)
     assert other.returncode == 0, other.stderr
-    assert "resuming" not in other.stdout  # other hyperparameters: a checkpoint of its own
+    assert "resuming" not in other.stdout  # a checkpoint of its own, never the killed job's
+    assert checkpoint.is_file() and trees(checkpoint) == saved  # which it left as it was
 
     resumed = run_script(code / "train.py", args, cwd=code)
     assert resumed.returncode == 0, resumed.stderr
