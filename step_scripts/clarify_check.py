@@ -87,13 +87,13 @@ from step_common import (
     read_headerless,
     run_main,
     to_model_frame,
+    violation_exit,
     write_csv,
 )
 
 PROG = "clarify_check"
 DRIFT_BASELINE_FILE = "drift_check_baseline.json"
 REPORT_DATA_FILE = "report_data.json"
-EXIT_VIOLATION = 3
 DEFAULT_PROBABILITY_THRESHOLD = 0.5  # Clarify's default for ModelPredictedLabelConfig
 SHAP_LABEL = "label0"
 LOCAL_SHAP_FILE = Path("explanations_shap") / "out.csv"
@@ -447,11 +447,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{PROG}: {args.check}: {len(frame)} rows; wrote {out / 'analysis.json'}")
     print(f"{PROG}: {status}: {note}")
     if verdict.fails:
-        print(
-            f"{PROG}: error: {violation_line(violations[0], len(violations), out / 'violations.json')}",
-            file=sys.stderr,
-        )
-        return EXIT_VIOLATION
+        return violation_exit(PROG, violation_line(violations[0], len(violations), out / "violations.json"))
     return 0
 
 

@@ -44,10 +44,18 @@ from pathlib import Path
 from typing import Any
 
 import data_quality
-from step_common import InputError, Progress, latest_approved, load_json, new_parser, parse_bool, run_main
+from step_common import (
+    InputError,
+    Progress,
+    latest_approved,
+    load_json,
+    new_parser,
+    parse_bool,
+    run_main,
+    violation_exit,
+)
 
 PROG = "data_quality_check"
-EXIT_VIOLATION = 3
 FILES = {"statistics": "statistics.json", "constraints": "constraints.json"}
 DRIFT_FILES = {"statistics": "drift_check_statistics.json", "constraints": "drift_check_constraints.json"}
 VIOLATIONS_FILE = "constraint_violations.json"
@@ -229,12 +237,11 @@ def run(args: argparse.Namespace) -> int:
     if violations and args.fail_on_violation and not args.skip_check:
         first = violations[0]
         more = f" ({len(violations)} violations, see {out / VIOLATIONS_FILE})"
-        print(
-            f"{PROG}: error: data quality check failed: {first['feature_name']}: "
+        return violation_exit(
+            PROG,
+            f"data quality check failed: {first['feature_name']}: "
             f"{first['constraint_check_type']}: {first['description']}{more}",
-            file=sys.stderr,
         )
-        return EXIT_VIOLATION
     return 0
 
 

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 EXIT_INPUT = 1
+EXIT_VIOLATION = 3
+"""A check job's status when it fails on a violated baseline (the step fails, naming it)."""
 MODEL_FILES = ("model.txt", "schema.json", "metadata.json")
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PROGRESS_SHARE, PROGRESS_SECONDS = 0.10, 5.0  # a line per tenth of the work, or after 5 s without one
@@ -81,6 +83,12 @@ def run_main(
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     return status if isinstance(status, int) else 0
+
+
+def violation_exit(prog: str, message: str) -> int:
+    """Report a check's first violation as one ``prog: error: ...`` line; :data:`EXIT_VIOLATION`."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_VIOLATION
 
 
 def load_json(path: Path, what: str) -> Any:
