@@ -8,13 +8,16 @@ copied to where the container puts code, together with the shared modules the sc
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "step_scripts"
@@ -50,20 +53,60 @@ def data_dir() -> Path:
     return Path(os.environ.get("LGBM_PIPELINE_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
+_SERVER: dict[str, Any] = {}
+"""This test process's warm job server (started by the first job that can use it), and its env."""
+
+
+def _warm_server(env: dict[str, str]) -> Any:
+    """The process's warm job server if a job with ``env`` can run in one of its workers, else None.
+
+    The local runner's (local/warm_jobs.py): LightGBM, scikit-learn, pandas and NumPy imported once,
+    each job a forked worker that runs the script exactly as ``python script args``: its argv,
+    environment, working dir, sys.path (its dir, then its PYTHONPATH), output and exit status.
+    ``LGBM_PIPELINE_COLD_JOBS=1`` runs every job in a fresh interpreter instead."""
+    from lgbm_pipeline_compiler.local import warm, warm_jobs
+    from lgbm_pipeline_compiler.local.processes import Jobs
+
+    if warm_jobs.cold_forced() or not warm.supported():
+        return None
+    if "env" not in _SERVER:  # started with run_script's default environment
+        _SERVER["env"] = {k: v for k, v in os.environ.items() if not k.startswith("SM_")} | {
+            "OMP_NUM_THREADS": "1"
+        }
+        folder = Path(tempfile.mkdtemp(prefix="lgbm-warm-tests-"))
+        (folder / "code").mkdir()
+        jobs = Jobs()
+        server, _ = warm.launch(jobs, folder, folder / "code", warm_jobs.PRELOADS, _SERVER["env"])
+        _SERVER["server"] = server
+
+        def stop() -> None:
+            if server is not None:
+                server.close()
+            jobs.close()
+
+        atexit.register(stop)
+    if _SERVER["server"] is None or warm_jobs.env_reason(env, _SERVER["env"]) is not None:
+        return None
+    return _SERVER["server"]
+
+
 def run_script(
     script: Path, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
-    """Run a script as a subprocess the way a container would: ``python script args``.
+    """Run a script the way a container would: ``python script args``, as its own process.
 
     With one OpenMP thread unless ``env`` says otherwise (the local runner, too, sets each job's
     share of the cores): idle OpenMP threads spin-waiting on cores that other tests use make a
-    LightGBM job several times slower.
+    LightGBM job several times slower. Through the test process's warm job server when the job's
+    environment allows it (:func:`_warm_server`), as the local runner runs its jobs.
     """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
     clean["OMP_NUM_THREADS"] = "1"
     clean.update(env or {})
+    command = [sys.executable, str(script), *args]
+    server = _warm_server(clean)
     return subprocess.run(
-        [sys.executable, str(script), *args],
+        server.command(command) if server is not None else command,
         capture_output=True,
         text=True,
         env=clean,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from . import warm
@@ -48,7 +49,7 @@ def cold_forced() -> bool:
     return os.environ.get(COLD_JOBS, "").strip() not in ("", "0")
 
 
-def _import_env(env: dict[str, str]) -> dict[str, str]:
+def _import_env(env: Mapping[str, str]) -> dict[str, str]:
     return {
         k: v
         for k, v in env.items()
@@ -58,7 +59,7 @@ def _import_env(env: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _own_package(env: dict[str, str]) -> str | None:
+def _own_package(env: Mapping[str, str]) -> str | None:
     """A PYTHONPATH entry of the job holding a package the server preloaded, or None."""
     packages = {name.split(".")[0] for name in PRELOADS}
     for entry in filter(None, env.get("PYTHONPATH", "").split(os.pathsep)):
@@ -66,6 +67,15 @@ def _own_package(env: dict[str, str]) -> str | None:
             if (Path(entry) / package).is_dir() or (Path(entry) / f"{package}.py").is_file():
                 return f"{entry} has its own {package}"
     return None
+
+
+def env_reason(env: Mapping[str, str], server_env: Mapping[str, str]) -> str | None:
+    """Why a job with ``env`` cannot run in a worker of a server started with ``server_env``, or None."""
+    job, server = _import_env(env), _import_env(server_env)
+    changed = sorted(k for k in set(job) | set(server) if job.get(k) != server.get(k))
+    if changed:
+        return f"its environment sets {', '.join(changed)} unlike the warm server's"
+    return _own_package(env)
 
 
 class WarmJobs:
@@ -101,14 +111,7 @@ class WarmJobs:
 
     def why_cold(self, ctx: StepContext, env: dict[str, str]) -> str | None:
         """Why this job must run in a fresh process, or None."""
-        if ctx.isolated:
-            return "network isolation"
-        changed = sorted(
-            k for k in set(_import_env(env)) | set(_import_env(self.env)) if env.get(k) != self.env.get(k)
-        )
-        if changed:
-            return f"its environment sets {', '.join(changed)} unlike the warm server's"
-        return _own_package(env)
+        return "network isolation" if ctx.isolated else env_reason(env, self.env)
 
     def run(self, ctx: StepContext, command: list[str], env: dict[str, str], cwd: Path | None) -> str:
         """:meth:`StepContext.run_script` of ``python SCRIPT ARGS`` (``command``), warm when it can be."""

@@ -255,3 +255,27 @@ def approved_run(tmp_path_factory, clarify_run) -> SharedRun:
     assert code == 0, out.getvalue() + err.getvalue()
     execution = RunStore(work).load(clarify_run.execution.id)
     return SharedRun(clarify_run.spec, work, execution, code, out.getvalue(), err.getvalue(), folder)
+
+
+def job_context(work_dir: Path, step: dict[str, Any], **fields: Any) -> Any:
+    """A StepContext for running one executor on its own, as the runner builds it for run ``r1``:
+    the step's dir under ``work_dir``, the work dir's object store, a string log; ``registry=True``
+    adds the work dir's local registry; other ``fields`` override (cores, jobs, resolve, ...)."""
+    from lgbm_pipeline_compiler.local.context import StepContext
+    from lgbm_pipeline_compiler.local.registry import LocalRegistry
+    from lgbm_pipeline_compiler.local.store import ObjectStore
+
+    if fields.pop("registry", False):
+        fields["services"] = {"registry": LocalRegistry(work_dir, "us-east-1", "111122223333")}
+    defaults = {
+        "resolve": lambda value: value,
+        "store": ObjectStore(work_dir),
+        "work": work_dir / "runs" / "r1" / "steps" / step["Name"],
+        "log": io.StringIO(),
+        "execution_id": "r1",
+        "work_dir": work_dir,
+        "cores": 2,
+        "region": "us-east-1",
+        "account": "111122223333",
+    }
+    return StepContext(step=step, **{**defaults, **fields})

@@ -4,7 +4,6 @@ and hands the baseline to the job as supplied; inputs are staged into empty dirs
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -13,8 +12,9 @@ import pytest
 from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
 from lgbm_pipeline_compiler.local.control import LocalSageMaker
 from lgbm_pipeline_compiler.local.executors import processing
-from lgbm_pipeline_compiler.local.registry import LocalRegistry
 from lgbm_pipeline_compiler.local.store import ObjectStore
+
+from .conftest import job_context
 
 GROUP = "census-income-lgbm"
 BASELINE_DIR = "/opt/ml/processing/input/baseline"
@@ -26,19 +26,8 @@ def ctx(tmp_path) -> StepContext:
     work_dir = tmp_path / "work"
     store = ObjectStore(work_dir)
     store.put_bytes(PLACEHOLDER, b"{}\n")
-    context = StepContext(
-        step={"Name": "ModelBiasCheck", "Type": "Processing"},
-        resolve=lambda value: value,
-        store=store,
-        work=work_dir / "runs" / "r1" / "steps" / "ModelBiasCheck",
-        log=io.StringIO(),
-        execution_id="r1",
-        work_dir=work_dir,
-        cores=1,
-        region="us-east-1",
-        account="111122223333",
-        services={"registry": LocalRegistry(work_dir, "us-east-1", "111122223333")},
-    )
+    step = {"Name": "ModelBiasCheck", "Type": "Processing"}
+    context = job_context(work_dir, step, store=store, cores=1, registry=True)
     processing.stage_inputs(context, [{"S3Input": {"S3Uri": PLACEHOLDER, "LocalPath": BASELINE_DIR}}])
     return context
 

@@ -4,7 +4,6 @@ latest Approved package's baseline, supplied baselines, skip check, violations f
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -17,8 +16,9 @@ from lgbm_pipeline_compiler.compiler import compile_definition
 from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
 from lgbm_pipeline_compiler.local.executors import EXECUTORS, processing, quality
 from lgbm_pipeline_compiler.local.expressions import Resolver
-from lgbm_pipeline_compiler.local.registry import LocalRegistry
 from lgbm_pipeline_compiler.local.store import ObjectStore
+
+from .conftest import job_context
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP = "census-income-lgbm"
@@ -64,19 +64,7 @@ def context(tmp_path: Path, step: dict, data: pd.DataFrame, **parameters) -> Ste
         {"DataQualityDataset": {"ProcessingOutputConfig": outputs}},
         None,
     )
-    return StepContext(
-        step=step,
-        resolve=resolver,
-        store=store,
-        work=work_dir / "runs" / "r1" / "steps" / "DataQualityCheck",
-        log=io.StringIO(),
-        execution_id="r1",
-        work_dir=work_dir,
-        cores=1,
-        region="us-east-1",
-        account="111122223333",
-        services={"registry": LocalRegistry(work_dir, "us-east-1", "111122223333")},
-    )
+    return job_context(work_dir, step, resolve=resolver, store=store, cores=1, registry=True)
 
 
 def approve(ctx: StepContext, statistics: str, constraints: str) -> None:
@@ -315,19 +303,7 @@ def builtin_job(tmp_path: Path, compiled, **parameters) -> StepContext:
     )
     step = next(s for s in compiled.definition["Steps"] if s["Name"] == "DataQualityCheck")
     assert step["Type"] == "Processing"
-    return StepContext(
-        step=step,
-        resolve=resolver,
-        store=store,
-        work=work_dir / "runs" / "r1" / "steps" / "DataQualityCheck",
-        log=io.StringIO(),
-        execution_id="r1",
-        work_dir=work_dir,
-        cores=1,
-        region="us-east-1",
-        account="111122223333",
-        services={"registry": LocalRegistry(work_dir, "us-east-1", "111122223333")},
-    )
+    return job_context(work_dir, step, resolve=resolver, store=store, cores=1, registry=True)
 
 
 def test_the_builtin_job_gets_the_approved_baseline_locally_and_never_calls_aws(tmp_path, monkeypatch):

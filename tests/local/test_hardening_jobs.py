@@ -23,7 +23,7 @@ from lgbm_pipeline_compiler.local.executors import processing, tuning
 from lgbm_pipeline_compiler.local.processes import Jobs
 from lgbm_pipeline_compiler.local.store import ObjectStore
 
-from .conftest import REPO
+from .conftest import REPO, job_context
 
 BUCKET = "s3://bucket"
 TRAIN = """
@@ -93,19 +93,7 @@ def tune_step(static: dict[str, str], trials: int = 2) -> dict:
 
 def context(work_dir: Path, step: dict, jobs: Jobs | None = None) -> StepContext:
     store = ObjectStore(work_dir)
-    return StepContext(
-        step=step,
-        resolve=lambda value: value,
-        store=store,
-        work=work_dir / "runs" / "r1" / "steps" / step["Name"],
-        log=io.StringIO(),
-        execution_id="r1",
-        work_dir=work_dir,
-        cores=2,
-        region="us-east-1",
-        account="111122223333",
-        jobs=jobs,
-    )
+    return job_context(work_dir, step, store=store, jobs=jobs)
 
 
 @pytest.fixture

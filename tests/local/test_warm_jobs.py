@@ -4,7 +4,6 @@ script's dir; and each reason to run cold is honoured and said in the step log."
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 from lgbm_pipeline_compiler.local import warm_jobs
 from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
 from lgbm_pipeline_compiler.local.processes import Jobs
-from lgbm_pipeline_compiler.local.store import ObjectStore
+
+from .conftest import job_context
 
 PROBE = """
 import os, sys
@@ -46,20 +46,8 @@ def warm_run(tmp_path_factory):
 
 
 def context(root: Path, service: warm_jobs.WarmJobs | None, isolated: bool = False) -> StepContext:
-    return StepContext(
-        step={"Name": "Job"},
-        resolve=lambda v: v,
-        store=ObjectStore(root / "store"),
-        work=root,
-        log=io.StringIO(),
-        execution_id="run",
-        work_dir=root,
-        cores=2,
-        region="us-east-1",
-        account="000000000000",
-        services={warm_jobs.SERVICE: service} if service else {},
-        isolated=isolated,
-    )
+    services = {warm_jobs.SERVICE: service} if service else {}
+    return job_context(root, {"Name": "Job"}, work=root, services=services, isolated=isolated)
 
 
 def run(root: Path, service, mode: str, **env: str) -> tuple[str, str]:

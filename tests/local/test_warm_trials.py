@@ -21,7 +21,7 @@ from lgbm_pipeline_compiler.local.executors import tuning
 from lgbm_pipeline_compiler.local.processes import Jobs
 from lgbm_pipeline_compiler.local.store import ObjectStore
 
-from .conftest import REPO
+from .conftest import REPO, job_context
 
 BUCKET = "s3://bucket"
 CODE_URI = f"{BUCKET}/code/sourcedir.tar.gz"
@@ -138,18 +138,8 @@ def prepare(work_dir: Path, code: bytes, step: dict, jobs: Jobs | None = None) -
     for seed, channel in enumerate(("train", "validation")):
         store.put_bytes(f"{BUCKET}/data/{channel}/{channel}.csv", labelled_csv(400, seed).encode())
         store.put_bytes(f"{BUCKET}/data/{channel}/schema.json", json.dumps(schema).encode())
-    return StepContext(
-        step=step,
-        resolve=lambda value: value,
-        store=store,
-        work=work_dir / "runs" / "r1" / "steps" / "Tune",
-        log=io.StringIO(),
-        execution_id="r1",
-        work_dir=work_dir,
-        cores=2,
-        region="us-east-1",
-        account="111122223333",
-        jobs=jobs,
+    return job_context(
+        work_dir, step, store=store, jobs=jobs, work=work_dir / "runs" / "r1" / "steps" / "Tune"
     )
 
 
