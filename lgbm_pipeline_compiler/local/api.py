@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..compiler import compile_definition
 from ..emit import write_output
 from ..spec import PipelineSpec, load_spec
 from . import paths
@@ -18,7 +17,17 @@ def run_spec(
     spec: str | Path | PipelineSpec, options: RunOptions, variables: Mapping[str, str] | None = None
 ) -> Execution:
     """Compile a spec (a path, or a loaded PipelineSpec), write the definition and artifacts under
-    the work dir, and run them."""
+    the work dir (``compiled/PIPELINE``), and run them.
+
+    Given a path, the compile is skipped when ``compiled/PIPELINE`` already holds its output: the
+    fingerprint recorded in its manifest (everything a compile reads: the spec's bytes, the
+    variables, every step script and the wheel lock beside it, the package, SDK and botocore
+    versions, the compiler's sources) matches, and so do its files' hashes, as ``compile --check``
+    decides (review/stale.py). That saves importing the SageMaker SDK on a repeated run."""
+    from ..review.fingerprint import record
+    from ..review.stale import up_to_date_by_hash
+
+    path = None if isinstance(spec, PipelineSpec) else Path(spec)
     if not isinstance(spec, PipelineSpec):
         spec = load_spec(spec, variables)
     fix = "name the pipeline with letters, digits and hyphens"
@@ -26,8 +35,12 @@ def run_spec(
         options.work_dir, spec.pipeline.name, what="pipeline name", fix=fix, prefix=["compiled"]
     )
     paths.ensure_dir(options.work_dir, target.parent)
-    compiled_dir = write_output(target, compile_definition(spec))
-    return run_compiled(compiled_dir, options, spec.pipeline.name)
+    if path is None or not up_to_date_by_hash(path, target, variables):
+        from ..compiler import compile_definition  # (imports the SageMaker SDK: only to compile)
+
+        inputs = record(path, variables, spec) if path is not None else None
+        write_output(target, compile_definition(spec), inputs)
+    return run_compiled(target, options, spec.pipeline.name)
 
 
 def run_compiled(compiled_dir: str | Path, options: RunOptions, pipeline_name: str = "pipeline") -> Execution:

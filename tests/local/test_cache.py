@@ -1,7 +1,8 @@
 """Step caching in the local runner (issue 16), with SageMaker's semantics: the documented cache-key
 attributes per step type, the most recent successful run of the same pipeline within ExpireAfter,
-hits shown; and end to end, a repeated census run reuses preprocessing and tuning, and a changed
-step script reruns exactly the steps that depend on it."""
+hits shown; and end to end, a repeated census run reuses preprocessing and tuning (and its compiled
+definition, when nothing a compile reads changed), and a changed step script reruns exactly the
+steps that depend on it."""
 
 from __future__ import annotations
 
@@ -153,7 +154,14 @@ def reused(execution: Execution) -> set[str]:
     return {name for name, r in execution.steps.items() if r.cached}
 
 
-def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(tmp_path):
+def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(tmp_path, monkeypatch):
+    import lgbm_pipeline_compiler.compiler as compiler
+
+    compiles: list[str] = []
+    real = compiler.compile_definition
+    monkeypatch.setattr(
+        compiler, "compile_definition", lambda spec: compiles.append(spec.pipeline.name) or real(spec)
+    )
     folder = tmp_path / "spec"
     folder.mkdir()
     spec = folder / "census.yaml"
@@ -164,7 +172,9 @@ def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
     first, _ = run_census(spec, work)
     assert first.status == SUCCEEDED and reused(first) == set()
 
+    assert len(compiles) == 1
     second, out = run_census(spec, work)
+    assert len(compiles) == 1  # nothing the compile reads changed: work/compiled/ is reused
     assert reused(second) == {"Preprocess", "Tune", "Evaluate"}, notes(
         second
     )  # the transform's model is new each run
@@ -177,11 +187,13 @@ def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
 
     (folder / "evaluate.py").write_text(bundled("evaluate.py") + "\n# changed: evaluation only\n")
     third, _ = run_census(spec, work)
+    assert len(compiles) == 2  # a script beside the spec now replaces the bundled one
     assert reused(third) == {"Preprocess", "Tune"}, notes(third)
     assert third.steps["Evaluate"].status == SUCCEEDED
 
     (folder / "train.py").write_text(bundled("train.py") + "\n# changed: training only\n")
     fourth, _ = run_census(spec, work)
+    assert len(compiles) == 3
     assert reused(fourth) == {"Preprocess"}, notes(fourth)
     assert fourth.steps["Tune"].status == SUCCEEDED and fourth.steps["Evaluate"].status == SUCCEEDED
 
