@@ -25,11 +25,11 @@ from typing import Any
 from ..context import StepContext, StepFailed, python
 from ..control import LocalSageMaker
 from ..warm_jobs import run_script_job
-from .quality_baseline import approved_baseline_arguments
+from .quality_baseline import GROUP_FLAG, approved_baseline_arguments, flag_value, group_to_look_up
 
 CLARIFY_SCRIPT = "clarify_check.py"
 DATA_QUALITY_SCRIPT = "data_quality_check.py"  # the builtin data-quality job: the same lookup (quality.py)
-GROUP_FLAG, BASELINE_FLAG = "--model-package-group", "--baseline-constraints"
+BASELINE_FLAG = "--baseline-constraints"
 BASELINE_DIR = "/opt/ml/processing/input/baseline"  # where the compiler maps a supplied baseline
 
 
@@ -84,30 +84,19 @@ def bundled_clarify_baseline() -> ModuleType:
     return clarify_baseline
 
 
-def _value(arguments: list[str], flag: str) -> str | None:
-    i = arguments.index(flag) if flag in arguments else -1
-    return str(arguments[i + 1]) if 0 <= i < len(arguments) - 1 else None
-
-
 def approved_baseline(ctx: StepContext, arguments: list[str]) -> list[str]:
     """The arguments of a clarify_check.py job with ``--model-package-group``, its lookup done here
     (see the module docstring); StepFailed when there is no baseline and it is not a first run."""
     rules = bundled_clarify_baseline()
-    group, check = _value(arguments, GROUP_FLAG), _value(arguments, "--check")
-    if not group or check not in rules.DRIFT_CHECK_BASELINES:
+    check = flag_value(arguments, "--check")
+    if not flag_value(arguments, GROUP_FLAG) or check not in rules.DRIFT_CHECK_BASELINES:
         return arguments  # the script reports it, before any AWS call
-    i = arguments.index(GROUP_FLAG)
-    arguments = arguments[:i] + arguments[i + 2 :]  # looked up here: the script must not call AWS
-    supplied = _value(arguments, BASELINE_FLAG)
-    try:
-        if supplied and rules.load_baseline(ctx.local_path(supplied)) is not None:
-            return arguments
-    except rules.InputError:
-        return arguments  # a broken supplied baseline: the script reports it
-    if all(
-        (_value(arguments, f) or "").lower() == "true" for f in ("--skip-check", "--register-new-baseline")
-    ):
-        return arguments  # a first run: nothing is compared
+    arguments, group = group_to_look_up(
+        ctx, arguments, BASELINE_FLAG, rules.load_baseline, (rules.InputError,)
+    )
+    if group is None:
+        return arguments
+    supplied = flag_value(arguments, BASELINE_FLAG)
     uri = rules.latest_approved_baseline(
         LocalSageMaker(ctx.work_dir, ctx.services.get("registry")), group, check
     )

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from ...step_scripts import data_quality
 from ..context import StepContext, StepFailed
@@ -47,9 +49,40 @@ def registry_baseline(ctx: StepContext, group: str) -> dict[str, str | None] | N
     return None if found is None else {"Statistics": found["statistics"], "Constraints": found["constraints"]}
 
 
-def _value(arguments: list[str], flag: str) -> str | None:
+def flag_value(arguments: list[str], flag: str) -> str | None:
+    """The value after ``flag`` in a job's arguments, or None."""
     i = arguments.index(flag) if flag in arguments else -1
     return arguments[i + 1] if 0 <= i < len(arguments) - 1 else None
+
+
+def group_to_look_up(
+    ctx: StepContext,
+    arguments: list[str],
+    supplied_flag: str,
+    load_supplied: Callable[[Path], Any],
+    errors: tuple[type[Exception], ...],
+) -> tuple[list[str], str | None]:
+    """A check job's arguments without ``--model-package-group`` (the runner looks the baseline up:
+    the job must not call AWS), and the group when the latest Approved baseline is needed: None
+    when a supplied baseline loads (or is broken: the job reports it) or on a first run (SkipCheck
+    and RegisterNewBaseline both true: nothing is compared)."""
+    group = flag_value(arguments, GROUP_FLAG)
+    if group is None:
+        return arguments, None
+    i = arguments.index(GROUP_FLAG)
+    arguments = arguments[:i] + arguments[i + 2 :]
+    supplied = flag_value(arguments, supplied_flag)
+    try:
+        if supplied and load_supplied(ctx.local_path(supplied)) is not None:
+            return arguments, None
+    except errors:
+        return arguments, None
+    if all(
+        (flag_value(arguments, f) or "").lower() == "true"
+        for f in ("--skip-check", "--register-new-baseline")
+    ):
+        return arguments, None
+    return arguments, group
 
 
 def approved_baseline_arguments(ctx: StepContext, arguments: list[str]) -> list[str]:
@@ -58,21 +91,15 @@ def approved_baseline_arguments(ctx: StepContext, arguments: list[str]) -> list[
     the job's baseline inputs as if supplied. StepFailed when there is none and it is not a first
     run (the job's own message). For the processing executor, before it runs data_quality_check.py."""
     check = bundled_check()
-    group = _value(arguments, GROUP_FLAG)
+    arguments, group = group_to_look_up(
+        ctx,
+        arguments,
+        "--baseline-constraints",
+        lambda path: check.load_document(str(path), "constraints"),
+        (check.InputError,),
+    )
     if group is None:
         return arguments
-    i = arguments.index(GROUP_FLAG)
-    arguments = arguments[:i] + arguments[i + 2 :]
-    supplied = _value(arguments, "--baseline-constraints")
-    try:
-        if supplied and check.load_document(str(ctx.local_path(supplied)), "constraints") is not None:
-            return arguments
-    except check.InputError:
-        return arguments  # a broken supplied baseline: the job reports it
-    if all(
-        (_value(arguments, f) or "").lower() == "true" for f in ("--skip-check", "--register-new-baseline")
-    ):
-        return arguments  # a first run: nothing is compared
     found = registry_baseline(ctx, group)
     if found is None:
         raise StepFailed(check.no_baseline_message(group))
