@@ -1,8 +1,9 @@
 """Fixtures for local runs: fast variants of the census spec and the full runs the tests here share.
 
 A full local run takes from a quarter to half a minute on two cores, so three runs are made once
-per session, and many tests assert on each: the fast census spec with either Clarify engine
-(`clarify_run`, `builtin_run`) and without checks (`plain_run`). They start together, each in its
+per session, and many tests assert on each: the fast census spec with either Clarify engine and
+step caching on (`clarify_run`, `builtin_run`: the first runs of test_baseline_lifecycle.py, whose
+later runs reuse their steps) and without checks (`plain_run`). They start together, each in its
 own `lgbm-pipeline run` process: a run is mostly one step process at a time, so together they keep
 both cores busy. A test that needs a run to differ from a shared one (a violated baseline, a
 failing script, the gate's other branch) resumes a private copy of it (`fork`) with the change: it
@@ -69,6 +70,12 @@ def small_tuning(text: str) -> str:
 def builtin_engine(text: str) -> str:
     """A spec text with `clarify.engine: builtin`."""
     return replace_all(text, {"\nclarify:\n": "\nclarify:\n  engine: builtin\n"}, "builtin_engine")
+
+
+def with_cache(text: str) -> str:
+    """A spec text with step caching on for every section (`cache: {enabled: true}`)."""
+    assert "\ncache:" not in text, "with_cache: the spec has a cache section"
+    return text + "\ncache:\n  enabled: true\n"
 
 
 def no_clarify(text: str) -> str:
@@ -141,8 +148,16 @@ class _Launch:
 
 SHARED_RUNS = {
     # name: (spec text, arguments after `run SPEC --local`, runs with the default work dir)
-    "clarify_run": (fast_spec_text, ["--first-run", "--json", "--work-dir", "work"], False),
-    "builtin_run": (lambda: builtin_engine(small_tuning(fast_spec_text())), ["--first-run"], True),
+    "clarify_run": (
+        lambda: with_cache(fast_spec_text()),
+        ["--first-run", "--json", "--work-dir", "work"],
+        False,
+    ),
+    "builtin_run": (
+        lambda: with_cache(builtin_engine(small_tuning(fast_spec_text()))),
+        ["--first-run"],
+        True,
+    ),
     "plain_run": (lambda: no_clarify(small_tuning(fast_spec_text())), ["--work-dir", "work"], False),
 }
 

@@ -1,24 +1,29 @@
 """The Clarify baseline lifecycle on Adult, for each engine, as ClarifyCheckStep runs it in SageMaker:
 
-1. a fresh work dir with the default parameters fails at the check steps: there is no baseline
-   (none supplied, no Approved package) and SkipCheck/RegisterNewBaseline are false;
-2. ``first_run=True`` (``--first-run``) sets both switches: the run succeeds and registers the
-   calculated baselines with the model package;
+1. the default parameters with no baseline (none supplied, no Approved package, an empty registry)
+   fail at the check steps: SkipCheck/RegisterNewBaseline are false;
+2. ``--first-run`` sets both switches: the run succeeds and registers the calculated baselines
+   with the model package;
 3. ``lgbm-pipeline registry approve ARN`` approves it;
-4. the next run with the default parameters checks against the Approved package's baselines and
-   passes (the same data and seeded tuning give the same model, so nothing drifts);
+4. the next run with the default parameters, a new execution, checks against the Approved
+   package's baselines and passes (the same data and model, so nothing drifts);
 5. supplied constraints the model violates (a tiny DI/DPPL) fail the bias check naming the metric,
    the baseline and the value.
 
-One work dir per engine: run 2 resumes run 1 (its preprocessing, tuning and evaluation are reused;
-the failed checks run again), run 4 is a new execution, run 5 resumes a copy of run 4 in which the
-bias check has not run (conftest.fork). The spec is the census spec with 2 tuning trials of at most
-30 trees, without deploy and batch transform.
+Run 2 is the session's shared first run of each engine (`clarify_run`, `builtin_run`: the census
+spec with the fast tuning budget and step caching on, as a team running this lifecycle would have
+it). The others are made from private copies of it (conftest.fork), so each pays only for its
+checks: run 1 resumes a copy whose checks (and what depends on them) have not run and whose
+registry is empty, with the default parameters; run 4 is a new execution in a copy where the
+package is approved, and reuses run 2's preprocessing, tuning and evaluation from the step cache
+(their cache keys are unchanged; the checks' SkipCheck and RegisterNewBaseline are in theirs);
+run 5 resumes a copy of run 4 in which the bias check has not run.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,32 +36,12 @@ from lgbm_pipeline_compiler.local.registry import LocalRegistry
 from lgbm_pipeline_compiler.local.runner import RunOptions
 from lgbm_pipeline_compiler.local.store import ObjectStore
 
-from ..spec_edits import strip_section
 from .conftest import fork
 
-REPO = Path(__file__).resolve().parents[2]
-CENSUS = REPO / "specs" / "census.yaml"
-CENSUS_CSV = "s3://sagemaker-sample-files/datasets/tabular/uci_adult/census-income.csv"
 GROUP = "census-income-lgbm"
 CHECKS = ("ModelBiasCheck", "ModelExplainabilityCheck")
 SUPPLIED = "s3://acme-baselines/census/strict-bias-constraints.json"
-FAST = {
-    "max_jobs: 20": "max_jobs: 2",
-    "n_estimators: {type: integer, min: 10, max: 400}": "n_estimators: {type: integer, min: 10, max: 30}",
-}
-
-
-def fast_census(engine: str) -> str:
-    text = CENSUS.read_text()
-    for old, new in FAST.items():
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    if engine == "builtin":
-        assert text.count("\nclarify:\n") == 1
-        text = text.replace("\nclarify:\n", "\nclarify:\n  engine: builtin\n")
-    for section in ("deploy", "batch_transform"):  # after registration: no part of the baselines
-        text = strip_section(text, section) if f"\n{section}:" in text else text
-    return text
+SHARED = {"sagemaker-clarify": "clarify_run", "builtin": "builtin_run"}
 
 
 def strict_bias_constraints() -> bytes:
@@ -73,31 +58,26 @@ def strict_bias_constraints() -> bytes:
     return json.dumps({"version": "1.0", "post_training_bias_metrics": section}).encode()
 
 
-@pytest.fixture(scope="module", params=["sagemaker-clarify", "builtin"])
-def lifecycle(request, tmp_path_factory) -> SimpleNamespace:
+@pytest.fixture(scope="module", params=sorted(SHARED))
+def lifecycle(request, tmp_path_factory, clarify_run, builtin_run) -> SimpleNamespace:
     engine = request.param
+    first = {"clarify_run": clarify_run, "builtin_run": builtin_run}[SHARED[engine]]
     root = tmp_path_factory.mktemp(engine)
-    spec = root / "census.yaml"
-    spec.write_text(fast_census(engine))
-    # the census spec reads census-income.csv (mapped with --data) or the bundled adult.data/adult.test
-    data = (
-        {CENSUS_CSV: str(request.getfixturevalue("adult_csv"))}
-        if CENSUS_CSV.rsplit("/")[-1] in spec.read_text()
-        else {}
-    )
-    work = root / "work"
     seconds: dict[str, float] = {}
 
     def run(label: str, where: Path, **options) -> object:
         started = time.perf_counter()
-        execution = run_spec(spec, RunOptions(work_dir=where, data=data, **options))
+        execution = run_spec(first.spec, RunOptions(work_dir=where, **options))
         seconds[label] = round(time.perf_counter() - started, 1)
         return execution
 
-    fresh = run("1 default, fresh work dir", work)
-    first = run("2 first run (resumes 1)", work, first_run=True, resume=fresh.id)
-    versions = LocalRegistry(work).versions(GROUP)
-    approved = cli(["registry", "approve", first.registered_model_package or "none", "--work-dir", str(work)])
+    # 1: what a fresh work dir has of the first run: nothing registered, no check run
+    work1 = fork(first, root / "1", rerun=(*CHECKS, "DataQualityCheck"))
+    shutil.rmtree(work1 / "registry")
+    fresh = run("1 default, empty registry (resumes a copy of 2)", work1, resume=first.execution.id)
+    versions = LocalRegistry(first.work).versions(GROUP)
+    work = fork(first, root / "approved")
+    approved = cli(["registry", "approve", first.execution.registered_model_package or "none", "--work-dir", str(work)])  # fmt: skip
     following = run("4 default, new execution", work)
     copy = fork(SimpleNamespace(work=work, execution=following), root / "5", rerun=("ModelBiasCheck",))
     ObjectStore(copy).put_bytes(SUPPLIED, strict_bias_constraints())
@@ -111,9 +91,10 @@ def lifecycle(request, tmp_path_factory) -> SimpleNamespace:
     return SimpleNamespace(
         engine=engine,
         work=work,
+        work1=work1,
         work5=copy,
         fresh=fresh,
-        first=first,
+        first=first.execution,
         versions=versions,
         approved=approved,
         following=following,
@@ -130,6 +111,7 @@ def test_1_default_parameters_in_a_fresh_work_dir_fail_at_the_checks(lifecycle):
     run = lifecycle.fresh
     assert run.status == "Failed"
     assert run.steps["Evaluate"].status == "Succeeded"
+    assert LocalRegistry(lifecycle.work1).versions(GROUP) == []  # as in a fresh work dir
     for name, check, parameter in (("ModelBiasCheck", "bias", "ModelBias"), ("ModelExplainabilityCheck", "explainability", "ModelExplainability")):  # fmt: skip
         reason = run.steps[name].failure_reason
         assert run.steps[name].status == "Failed", name
@@ -172,6 +154,11 @@ def test_4_the_next_default_run_checks_against_the_approved_baselines(lifecycle)
     run = lifecycle.following
     assert run.status == "Succeeded", run.failure_reason
     assert run.id != lifecycle.first.id
+    cached = {name for name, step in run.steps.items() if step.cached}
+    assert {"Preprocess", "Tune", "Evaluate"} <= cached, cached  # run 2's, reused
+    assert not cached & {*CHECKS, "DataQualityCheck"}, cached  # their switches are in the keys
+    for name in cached:
+        assert run.steps[name].note.startswith(f"cache hit: reused from run {lifecycle.first.id}")
     baselines = lifecycle.versions[0]["Request"]["DriftCheckBaselines"]
     for name, uri in zip(CHECKS, (baselines["Bias"]["PostTrainingConstraints"]["S3Uri"], baselines["Explainability"]["Constraints"]["S3Uri"]), strict=True):  # fmt: skip
         text = log(lifecycle.work, run, name)
