@@ -3,7 +3,7 @@
 A full local run takes from a quarter to half a minute on two cores, so three runs are made once
 per session, and many tests assert on each: the fast census spec with either Clarify engine and
 step caching on (`clarify_run`, `builtin_run`: the first runs of test_baseline_lifecycle.py, whose
-later runs reuse their steps) and without checks (`plain_run`). They start together, each in its
+later runs reuse their steps) and without checks (`plain_run`, test_cache.py's first run). They start together, each in its
 own `lgbm-pipeline run` process: a run is mostly one step process at a time, so together they keep
 both cores busy. A test that needs a run to differ from a shared one (a violated baseline, a
 failing script, the gate's other branch) resumes a private copy of it (`fork`) with the change: it
@@ -158,7 +158,11 @@ SHARED_RUNS = {
         ["--first-run"],
         True,
     ),
-    "plain_run": (lambda: no_clarify(small_tuning(fast_spec_text())), ["--work-dir", "work"], False),
+    "plain_run": (
+        lambda: with_cache(no_clarify(small_tuning(fast_spec_text()))),
+        ["--work-dir", "work"],
+        False,
+    ),
 }
 
 
@@ -204,8 +208,8 @@ def builtin_run(_launched) -> SharedRun:
 
 @pytest.fixture(scope="session")
 def plain_run(_launched) -> SharedRun:
-    """The fast spec without checks, with SMALL_TRIALS trials: the base of the variants that need
-    no check (and so no report)."""
+    """The fast spec without checks, with SMALL_TRIALS trials and step caching on: the base of the
+    variants that need no check (and so no report), and test_cache.py's first run."""
     return _launched["plain_run"].finish()
 
 

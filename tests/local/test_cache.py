@@ -17,7 +17,7 @@ from lgbm_pipeline_compiler.emit import render_json
 from lgbm_pipeline_compiler.local.cache import StepCache, cache_key, expire_seconds
 from lgbm_pipeline_compiler.local.records import FAILED, SUCCEEDED, Execution, RunStore, StepRecord
 
-from .conftest import bundled, fast_spec_text, no_clarify, small_tuning
+from .conftest import bundled, fork
 
 PROCESSING = {
     "Name": "Preprocess",
@@ -154,7 +154,12 @@ def reused(execution: Execution) -> set[str]:
     return {name for name, r in execution.steps.items() if r.cached}
 
 
-def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(tmp_path, monkeypatch):
+def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
+    plain_run, tmp_path, monkeypatch
+):
+    """The first run is the session's `plain_run` (step caching on); the others run in a copy of its
+    work dir, from a copy of its spec (a compile reads the spec's bytes and the scripts beside it,
+    never its path)."""
     import lgbm_pipeline_compiler.compiler as compiler
 
     compiles: list[str] = []
@@ -165,16 +170,14 @@ def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
     folder = tmp_path / "spec"
     folder.mkdir()
     spec = folder / "census.yaml"
-    spec.write_text(
-        no_clarify(small_tuning(fast_spec_text())) + "\ncache:\n  enabled: true\n  expire_after: P1D\n"
-    )
-    work = tmp_path / "work"
-    first, _ = run_census(spec, work)
+    spec.write_text(plain_run.spec_text)
+    assert "\ncache:\n  enabled: true\n" in plain_run.spec_text
+    work = fork(plain_run, tmp_path)
+    first = plain_run.execution
     assert first.status == SUCCEEDED and reused(first) == set()
 
-    assert len(compiles) == 1
     second, out = run_census(spec, work)
-    assert len(compiles) == 1  # nothing the compile reads changed: work/compiled/ is reused
+    assert len(compiles) == 0  # nothing the compile reads changed: work/compiled/ is reused
     assert reused(second) == {"Preprocess", "Tune", "Evaluate"}, notes(
         second
     )  # the transform's model is new each run
@@ -187,13 +190,13 @@ def test_a_repeated_run_reuses_steps_and_a_changed_script_reruns_its_dependents(
 
     (folder / "evaluate.py").write_text(bundled("evaluate.py") + "\n# changed: evaluation only\n")
     third, _ = run_census(spec, work)
-    assert len(compiles) == 2  # a script beside the spec now replaces the bundled one
+    assert len(compiles) == 1  # a script beside the spec now replaces the bundled one
     assert reused(third) == {"Preprocess", "Tune"}, notes(third)
     assert third.steps["Evaluate"].status == SUCCEEDED
 
     (folder / "train.py").write_text(bundled("train.py") + "\n# changed: training only\n")
     fourth, _ = run_census(spec, work)
-    assert len(compiles) == 3
+    assert len(compiles) == 2
     assert reused(fourth) == {"Preprocess"}, notes(fourth)
     assert fourth.steps["Tune"].status == SUCCEEDED and fourth.steps["Evaluate"].status == SUCCEEDED
 
