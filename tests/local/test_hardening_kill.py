@@ -1,8 +1,9 @@
 """`kill -9` of the runner during Tune, then `--resume`: the one end-to-end run of these tests.
 
-The census pipeline (conftest's fast budget: FAST_TRIALS trials, two at a time) runs as the README
-runs it on a fresh clone, `lgbm-pipeline run SPEC --local --first-run --work-dir W`, in a process
-of its own. Once Tune has completed a trial and another is running, the runner gets SIGKILL:
+The census pipeline (conftest's fast budget: FAST_TRIALS trials, two at a time; without the checks,
+which run after Tune and so add nothing here) runs as the README runs it on a fresh clone,
+`lgbm-pipeline run SPEC --local --work-dir W` (no --first-run: nothing to check), in a process of
+its own. Once Tune has completed a trial and another is running, the runner gets SIGKILL:
 no process of the run may survive it (the supervisors kill their groups), the run reads as Failed,
 and `--resume RUN_ID` completes it with exactly one registered package version, reusing the trials
 that completed and running again every trial that was cut short.
@@ -22,7 +23,7 @@ from lgbm_pipeline_compiler.cli import main
 from lgbm_pipeline_compiler.local.records import RunStore
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
 
-from .conftest import FAST_TRIALS, REPO, fast_spec_text
+from .conftest import FAST_TRIALS, REPO, fast_spec_text, no_clarify
 
 GROUP = "census-income-lgbm"
 
@@ -49,13 +50,13 @@ def trial_state(work: Path) -> tuple[set[str], set[str]]:
 
 def test_kill_9_during_tune_then_resume_completes_with_one_version(tmp_path, capsys):
     spec = tmp_path / "census.yaml"
-    spec.write_text(fast_spec_text())
+    spec.write_text(no_clarify(fast_spec_text()))
     work = tmp_path / "work"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    command = [sys.executable, "-m", "lgbm_pipeline_compiler.cli", "run", str(spec), "--local", "--first-run",
+    command = [sys.executable, "-m", "lgbm_pipeline_compiler.cli", "run", str(spec), "--local",
                "--work-dir", str(work)]  # fmt: skip
     with (tmp_path / "out.txt").open("w") as out, (tmp_path / "err.txt").open("w") as err:
         runner = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=tmp_path)
@@ -85,7 +86,7 @@ def test_kill_9_during_tune_then_resume_completes_with_one_version(tmp_path, cap
     assert run.status == "Failed" and "ended without recording an end" in run.failure_reason
     assert run.steps["Tune"].status == "Failed" and run.steps["Evaluate"].status == "NotExecuted"
 
-    code = main(["run", str(spec), "--local", "--first-run", "--resume", run.id, "--work-dir", str(work)])
+    code = main(["run", str(spec), "--local", "--resume", run.id, "--work-dir", str(work)])
     err = capsys.readouterr().err
     assert code == 0, err[-3000:]
     resumed = RunStore(work).load(run.id)
