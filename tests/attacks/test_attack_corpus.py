@@ -96,7 +96,10 @@ def _located(line: str, spec: Path) -> None:
     assert match, f"not a located finding: {line!r}"
     assert match["file"] == spec.name
     position = (int(match["line"]), int(match["col"]))
-    document = yaml.compose(spec.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    # libyaml's composer: the same nodes and marks as PyYAML's pure-Python one on every case, ~10x faster
+    document = yaml.compose(
+        spec.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
     rest = match["rest"]
     cuts = [i for i in range(len(rest)) if rest.startswith(": ", i)]
     for cut in cuts:

@@ -7,9 +7,6 @@ import pytest
 
 from lgbm_pipeline_compiler.spec.lightgbm import DOMAINS, domain_of
 
-lgb = pytest.importorskip("lightgbm")
-np = pytest.importorskip("numpy")
-
 # LightGBM's own name → (a value inside the domain at its edge, the nearest value outside it)
 EDGES = {
     "num_iterations": (1, 0),
@@ -30,6 +27,9 @@ UPPER = {
 
 
 def _trains(params: dict) -> bool:
+    # imported here, not at collection (importing LightGBM, with scikit-learn and SciPy, takes ~2 s)
+    lgb = pytest.importorskip("lightgbm")
+    np = pytest.importorskip("numpy")
     rng = np.random.default_rng(0)
     x = rng.random((60, 3))
     y = (x[:, 0] > 0.5).astype(int)

@@ -11,7 +11,6 @@ import pytest
 from lgbm_pipeline_compiler.lint import aws_schema, minischema
 from lgbm_pipeline_compiler.lint.document import Document
 
-jsonschema = pytest.importorskip("jsonschema")
 REPO = Path(__file__).resolve().parents[2]
 DEFINITIONS = sorted(
     [
@@ -20,9 +19,16 @@ DEFINITIONS = sorted(
         *(REPO / "tests" / "lint" / "corpus").glob("*.json"),
     ]
 )
-pytestmark = pytest.mark.skipif(
-    not aws_schema.DEFAULT.is_file(), reason="AWS's schema is not beside the repository"
-)
+pytestmark = [
+    pytest.mark.skipif(not aws_schema.DEFAULT.is_file(), reason="AWS's schema is not beside the repository"),
+    # with test_lint_clean.py: one worker builds the SDK pipeline (the session fixture sdk_built)
+    pytest.mark.xdist_group("lint-sdk-pipeline"),
+]
+
+
+@pytest.fixture(scope="module")
+def jsonschema():  # noqa: ANN201 - the module, imported when a test needs it (not at collection)
+    return pytest.importorskip("jsonschema")
 
 
 def _schema() -> dict:
@@ -36,7 +42,7 @@ def _errors(validator, instance) -> list[tuple]:
     )
 
 
-def _both(schema: dict, definition: str | None):  # noqa: ANN202
+def _both(jsonschema, schema: dict, definition: str | None):  # noqa: ANN001, ANN202
     target = (
         schema
         if definition is None
@@ -45,25 +51,25 @@ def _both(schema: dict, definition: str | None):  # noqa: ANN202
     return minischema.Validator(target, root=schema), jsonschema.Draft7Validator(target)
 
 
-def _compare(definition: dict, schema: dict) -> None:
-    ours, theirs = _both(schema, None)
+def _compare(jsonschema, definition: dict, schema: dict) -> None:  # noqa: ANN001
+    ours, theirs = _both(jsonschema, schema, None)
     assert _errors(ours, definition) == _errors(theirs, definition)
     for ref in Document(definition, "x").steps:
         name = aws_schema.STEP_DEFINITIONS.get(ref.type)
         if name:
-            ours, theirs = _both(schema, name)
+            ours, theirs = _both(jsonschema, schema, name)
             assert _errors(ours, ref.step) == _errors(theirs, ref.step), ref.name
 
 
 @pytest.mark.parametrize(
     "path", DEFINITIONS, ids=lambda p: p.stem if p.name != "expected.json" else p.parent.name
 )
-def test_same_errors_as_jsonschema(path):
-    _compare(json.loads(path.read_text()), _schema())
+def test_same_errors_as_jsonschema(jsonschema, path):
+    _compare(jsonschema, json.loads(path.read_text()), _schema())
 
 
-def test_same_errors_on_the_sdk_pipeline(sdk_built):
-    _compare(sdk_built[0], _schema())
+def test_same_errors_on_the_sdk_pipeline(jsonschema, sdk_built):
+    _compare(jsonschema, sdk_built[0], _schema())
 
 
 @pytest.mark.parametrize(
@@ -89,7 +95,7 @@ def test_same_errors_on_the_sdk_pipeline(sdk_built):
         ({"$ref": "#/definitions/s", "type": "integer", "definitions": {"s": {"type": "string"}}}, "a"),
     ],
 )
-def test_keywords_like_jsonschema(schema, instance):
+def test_keywords_like_jsonschema(jsonschema, schema, instance):
     assert _errors(minischema.Validator(schema), instance) == _errors(
         jsonschema.Draft7Validator(schema), instance
     )

@@ -198,16 +198,16 @@ def test_missing_output_and_missing_dir_argument(tmp_path, capsys):
     )
 
 
-def test_the_cli_records_the_fingerprint_and_checks_fast(work, tmp_path):
-    """Through `lgbm-pipeline compile` itself: fails until cli.py is wired (/tmp/h5-cli-wiring.txt)."""
+def test_the_cli_records_the_fingerprint_and_checks_fast(work, tmp_path, capsys):
+    """Through `lgbm-pipeline compile` itself (in this process, whose SDK is already imported; the
+    check runs in a fresh one, which must not import it): fails until cli.py is wired
+    (/tmp/h5-cli-wiring.txt)."""
+    from lgbm_pipeline_compiler.cli import main
+
     spec, _ = work
     out = tmp_path / "cli-out"
-    code = (
-        "import sys\n"
-        "from lgbm_pipeline_compiler.cli import main\n"
-        f"print(main(['compile', {str(spec)!r}, '-o', {str(out)!r}]))\n"
-    )
-    assert in_subprocess(code) == "0\n"
+    assert main(["compile", str(spec), "-o", str(out)]) == 0
+    capsys.readouterr()
     manifest = json.loads((out / "manifest.json").read_text())
     assert "inputs" in manifest, "cli.py records no fingerprint yet: wire it as /tmp/h5-cli-wiring.txt says"
     code = (
