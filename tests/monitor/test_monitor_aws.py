@@ -26,6 +26,7 @@ from botocore.stub import Stubber
 from monitor.streams import member, read, record
 from monitor.streams import monitor as run
 from moto import mock_aws
+from ship.shared_models import shared_models
 
 from lgbm_pipeline_compiler.errors import EnvironmentFailure
 from lgbm_pipeline_compiler.local.control import LocalSageMaker
@@ -78,6 +79,13 @@ def _capture(model, frame: pd.DataFrame, hour: int, prefix: str) -> bytes:
             )
         )
     return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_botocore_models():
+    """Each botocore service model parsed once, not once per session (ship.shared_models)."""
+    with shared_models():
+        yield
 
 
 @pytest.fixture(scope="module")

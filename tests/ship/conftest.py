@@ -66,6 +66,15 @@ class Recorder:
         self.calls.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_botocore_models():
+    """Each service model parsed once per worker, not once per session (ship.shared_models)."""
+    from ship.shared_models import shared_models
+
+    with shared_models():
+        yield
+
+
 def recording_session() -> tuple[boto3.Session, Recorder]:
     session = boto3.Session(region_name=REGION)
     recorder = Recorder()
