@@ -71,9 +71,22 @@ def links(tmp_path: Path) -> Path:
     return folder
 
 
-def test_wheels_resolves_for_the_containers_python_and_platform(tmp_path):
-    spec = bundled_project(tmp_path)
-    returned = write_lock(spec, no_index=True, find_links=[str(links(tmp_path))])
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory) -> tuple[Path, dict]:
+    """The bundled project locked once (pip resolves in a subprocess): (spec, what write_lock returned).
+    Tests that change the project work on a copy of it (the lock names its wheel dir relative to it)."""
+    root = tmp_path_factory.mktemp("locked")
+    spec = bundled_project(root)
+    return spec, write_lock(spec, no_index=True, find_links=[str(links(root))])
+
+
+def locked_copy(locked: tuple[Path, dict], tmp_path: Path) -> Path:
+    shutil.copytree(locked[0].parent, tmp_path / "project")
+    return tmp_path / "project" / locked[0].name
+
+
+def test_wheels_resolves_for_the_containers_python_and_platform(locked):
+    spec, returned = locked
     lock = json.loads((spec.parent / "wheels.lock.json").read_text())
     assert lock == returned
     assert lock["target"]["python_version"] == "3.9" and lock["target"]["abi"] == "cp39"
@@ -103,9 +116,8 @@ def test_wheels_fails_loudly_when_no_wheel_fits_the_container(tmp_path):
     assert not (spec.parent / "wheels.lock.json").exists()
 
 
-def test_bundled_compile_ships_the_wheel_set_by_hash_and_installs_offline(tmp_path):
-    spec = bundled_project(tmp_path)
-    write_lock(spec, no_index=True, find_links=[str(links(tmp_path))])
+def test_bundled_compile_ships_the_wheel_set_by_hash_and_installs_offline(locked, tmp_path):
+    spec = locked_copy(locked, tmp_path)
     lock = json.loads((spec.parent / "wheels.lock.json").read_text())
     code, out, err = cli("compile", str(spec), "-o", str(tmp_path / "out"))
     assert code == 0, err
@@ -140,9 +152,8 @@ def test_bundled_compile_ships_the_wheel_set_by_hash_and_installs_offline(tmp_pa
     assert f"sha256:{lock['wheel_set_sha256']}" in requirements
 
 
-def test_a_stale_lock_or_an_altered_wheel_is_refused(tmp_path):
-    spec = bundled_project(tmp_path)
-    write_lock(spec, no_index=True, find_links=[str(links(tmp_path))])
+def test_a_stale_lock_or_an_altered_wheel_is_refused(locked, tmp_path):
+    spec = locked_copy(locked, tmp_path)
     wheel = next((spec.parent / "wheels").glob("lightgbm-*.whl"))
     wheel.write_bytes(wheel.read_bytes() + b"\0")
     code, _, err = cli("compile", str(spec), "-o", str(tmp_path / "out"))

@@ -11,8 +11,6 @@ from lgbm_pipeline_compiler import load_spec
 from lgbm_pipeline_compiler.compiler import compile_definition
 from lgbm_pipeline_compiler.lint.engine import lint_definition
 from lgbm_pipeline_compiler.lint.requests import walk_steps
-from lgbm_pipeline_compiler.ship.iam import execution_role_policy
-from lgbm_pipeline_compiler.ship.target import Target
 
 CHECKS = {"ModelBiasCheck", "ModelExplainabilityCheck", "DataQualityCheck"}
 
@@ -43,6 +41,9 @@ def test_checks_without_a_registry_carry_no_null_group(definition):
 
 
 def test_the_definition_lints_clean_and_its_policy_names_no_group(compiled, definition):
+    from lgbm_pipeline_compiler.ship.iam import execution_role_policy  # here: it imports boto3
+    from lgbm_pipeline_compiler.ship.target import Target
+
     errors = [f for f in lint_definition(definition) if f.code.startswith("E")]
     assert errors == []
     spec_path, spec, result = compiled

@@ -15,7 +15,7 @@ from lgbm_pipeline_compiler.lint.engine import lint_definition, lint_document, r
 from lgbm_pipeline_compiler.lint.run import lint_spec
 
 REPO = Path(__file__).resolve().parents[2]
-# with test_lint_minischema.py: one worker builds the SDK pipeline (the session fixture sdk_built)
+# with test_lint_minischema.py and test_lint_cli.py: one worker builds the SDK pipeline (the session fixture sdk_built)
 pytestmark = pytest.mark.xdist_group("lint-sdk-pipeline")
 DEFINITIONS = [REPO / "specs" / "census.json", *sorted((REPO / "tests" / "golden").glob("*/expected.json"))]
 

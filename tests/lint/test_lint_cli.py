@@ -19,6 +19,8 @@ from lgbm_pipeline_compiler.lint.engine import lint_definition, read_definition
 from lgbm_pipeline_compiler.lint.rules import RULES
 from lgbm_pipeline_compiler.lint.schema_deviations import DEVIATIONS
 
+# with test_lint_clean.py and test_lint_minischema.py: one worker builds the SDK pipeline (sdk_built)
+pytestmark = pytest.mark.xdist_group("lint-sdk-pipeline")
 REPO = Path(__file__).resolve().parents[2]
 BROKEN = "tests/lint/corpus/processing_output_misspelt.json"
 

@@ -21,7 +21,7 @@ DEFINITIONS = sorted(
 )
 pytestmark = [
     pytest.mark.skipif(not aws_schema.DEFAULT.is_file(), reason="AWS's schema is not beside the repository"),
-    # with test_lint_clean.py: one worker builds the SDK pipeline (the session fixture sdk_built)
+    # with test_lint_clean.py and test_lint_cli.py: one worker builds the SDK pipeline (the session fixture sdk_built)
     pytest.mark.xdist_group("lint-sdk-pipeline"),
 ]
 

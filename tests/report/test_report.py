@@ -1,26 +1,14 @@
 """lgbm_pipeline_compiler.report: the bias and SHAP report rendered from plain data and from the
 files clarify_check.py writes (end to end on Adult: tests/clarify)."""
 
+# numpy and pandas (lgbm_pipeline_compiler.report imports both) are imported in the tests that use
+# them, not when the suite is collected.
+
 from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
-
-from lgbm_pipeline_compiler.report import (
-    ReportDataError,
-    load_context,
-    render_html,
-    render_markdown,
-    report_context,
-    svg_bias_bars,
-    svg_disparate_impact,
-    svg_importance,
-    write_report,
-)
-from lgbm_pipeline_compiler.report.files import read_local_shap
 
 META = {"check": "all", "model": "m", "rows": 3, "threshold": 0.5, "label": "Target", "label_value": "1"}
 
@@ -41,6 +29,15 @@ def shap_analysis(values: dict[str, float]) -> dict:
 
 
 def test_report_renders_bias_and_shap():
+    import numpy as np
+    import pandas as pd
+
+    from lgbm_pipeline_compiler.report import (
+        render_html,
+        render_markdown,
+        report_context,
+    )
+
     analysis = bias_analysis({"DPPL": 0.19, "DI": 0.29, "AD": None})
     analysis.update(shap_analysis({"Age": 0.7, "Sex": 0.2}))
     values = np.array([[0.5, -0.1], [-0.9, 0.3], [0.2, 0.0]])
@@ -77,6 +74,8 @@ def test_report_renders_bias_and_shap():
 
 def test_baseline_values_and_violations_are_shown():
     """Baseline values by facet value and metric (DCAcc is DCA; "Infinity" texts allowed)."""
+    from lgbm_pipeline_compiler.report import render_html, report_context
+
     analysis = bias_analysis({"DPPL": 0.19, "DI": 0.29, "DCA": 0.1, "TE": 2.0})
     baseline = bias_analysis({"DPPL": 0.01, "DI": 0.5, "DCAcc": 0.2, "TE": "Infinity"})
     violation = {
@@ -101,6 +100,12 @@ def test_baseline_values_and_violations_are_shown():
 
 
 def test_svg_helpers_escape_and_handle_undefined():
+    from lgbm_pipeline_compiler.report import (
+        svg_bias_bars,
+        svg_disparate_impact,
+        svg_importance,
+    )
+
     svg = svg_bias_bars([{"name": "<b>", "value": None}, {"name": "TE", "value": 12.0}])
     assert "&lt;b&gt;" in svg and "undefined" in svg
     assert "undefined" in svg_disparate_impact(None)
@@ -108,6 +113,12 @@ def test_svg_helpers_escape_and_handle_undefined():
 
 
 def test_output_dir_without_report_data_is_a_clear_error(tmp_path):
+    from lgbm_pipeline_compiler.report import (
+        ReportDataError,
+        load_context,
+        write_report,
+    )
+
     (tmp_path / "analysis.json").write_text(json.dumps(bias_analysis({"DI": 1.0})))
     with pytest.raises(ReportDataError, match="report_data.json not found .*--report-data"):
         write_report(tmp_path)
@@ -120,6 +131,11 @@ def test_output_dir_without_report_data_is_a_clear_error(tmp_path):
 
 def test_local_shap_values_round_trip_exactly(tmp_path):
     """The beeswarm is drawn from the values clarify_check.py computed, to the last bit."""
+    import numpy as np
+    import pandas as pd
+
+    from lgbm_pipeline_compiler.report.files import read_local_shap
+
     values = np.random.default_rng(3).normal(size=(50, 3)) * 10.0 ** np.arange(-8, 7, 5)
     pd.DataFrame(values, columns=["a", "b c", "d"]).to_csv(tmp_path / "out.csv", index=False)
     names, read = read_local_shap(tmp_path / "out.csv")
@@ -142,6 +158,11 @@ PAYLOADS = {
 def hostile_context() -> dict:
     """A report whose facet, facet values, features, label, label value, baseline source and
     violation all carry the payloads (a dataset and config anyone could write)."""
+    import numpy as np
+    import pandas as pd
+
+    from lgbm_pipeline_compiler.report import report_context
+
     facet = PAYLOADS["script"]
     metrics = [{"name": "DI", "description": PAYLOADS["img"], "value": 0.5}]
     analysis = {
@@ -179,6 +200,8 @@ def hostile_context() -> dict:
 
 
 def test_markdown_escapes_every_payload_exactly():
+    from lgbm_pipeline_compiler.report import render_markdown
+
     markdown = render_markdown(hostile_context())
     assert "<" not in markdown and ">" not in markdown.replace("->", "")  # no tag can open
     assert "](" not in markdown.replace("\\](", "")  # no link syntax survives unescaped
@@ -203,6 +226,8 @@ def test_markdown_escapes_every_payload_exactly():
 def test_markdown_renders_the_payloads_as_text():
     """A CommonMark + GFM-table renderer with raw HTML allowed (as GitHub's, before sanitising)
     shows each payload as the literal text, one table cell each: no tag, link or code span."""
+    from lgbm_pipeline_compiler.report import render_markdown
+
     markdown_it = pytest.importorskip("markdown_it")
     from html.parser import HTMLParser
 
@@ -249,6 +274,8 @@ def test_markdown_renders_the_payloads_as_text():
 
 
 def test_html_report_escapes_the_payloads():
+    from lgbm_pipeline_compiler.report import render_html
+
     page = render_html(hostile_context())
     for tag in ("<script", "<img", "<a "):
         assert tag not in page, tag
@@ -265,6 +292,8 @@ def _check_output(folder, check: str, status: str, analysis: dict, violations: l
 
 
 def test_two_checks_outputs_make_one_report_with_the_most_severe_status(tmp_path):
+    from lgbm_pipeline_compiler.report import load_context, write_report
+
     violation = {
         "facet": "Sex",
         "facet_value": "Female",

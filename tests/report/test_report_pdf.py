@@ -1,21 +1,22 @@
 """The PDF copy of a report (report/pdf.py): pages, the report's headings and numbers, the charts'
 text, read back with pypdf."""
 
+# numpy, pandas (lgbm_pipeline_compiler.report imports both) and pypdf are imported in the tests that
+# use them, not when the suite is collected.
+
 from __future__ import annotations
 
 import io
-
-import numpy as np
-import pandas as pd
-from pypdf import PdfReader
-
-from lgbm_pipeline_compiler.report import render_html, report_context
-from lgbm_pipeline_compiler.report.pdf import html_to_pdf, latin1, write_pdf
 
 META = {"check": "all", "model": "m", "rows": 3, "threshold": 0.5, "label": "Target", "label_value": "1"}
 
 
 def report_page() -> str:
+    import numpy as np
+    import pandas as pd
+
+    from lgbm_pipeline_compiler.report import render_html, report_context
+
     metrics = [
         {"name": "DPPL", "description": "DPPL", "value": 0.19},
         {"name": "DI", "description": "DI", "value": 0.29},
@@ -46,11 +47,15 @@ def report_page() -> str:
 
 
 def pdf_text(data: bytes) -> tuple[int, str]:
+    from pypdf import PdfReader
+
     reader = PdfReader(io.BytesIO(data))
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
 
 
 def test_the_pdf_has_the_reports_headings_tables_and_charts(tmp_path):
+    from lgbm_pipeline_compiler.report.pdf import write_pdf
+
     html_path = tmp_path / "report.html"
     html_path.write_text(report_page())
     pdf_path = write_pdf(html_path, "Run r1: bias and SHAP report")
@@ -71,11 +76,15 @@ def test_the_pdf_has_the_reports_headings_tables_and_charts(tmp_path):
     assert "0.2900" in text and "0.1900" in text  # the metric table
     assert "four-fifths rule" in text  # the DI chart's own text
     assert "value (0 = no bias)" in text  # the bias bars chart
+    from pypdf import PdfReader
+
     assert PdfReader(io.BytesIO(data)).metadata.title == "Run r1: bias and SHAP report"
     assert not list(tmp_path.glob(".report.pdf.*"))  # written through a temporary sibling
 
 
 def test_text_outside_latin1_is_written_as_its_closest_latin1():
+    from lgbm_pipeline_compiler.report.pdf import html_to_pdf, latin1
+
     assert latin1("p ≥ 0.5 — ok ✓ ⚠️ 中") == "p >= 0.5 - ok ok ! ?"
     pages, text = pdf_text(html_to_pdf("<h1>Drift ≥ 0.1 — 中</h1><p>x · y</p>", "t"))
     assert pages == 1 and "Drift >= 0.1 - ?" in text and "x · y" in text

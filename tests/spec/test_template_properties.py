@@ -4,13 +4,16 @@ finding keeps its position and message."""
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spec_helpers import base_text
 
 from lgbm_pipeline_compiler.errors import SpecError
 from lgbm_pipeline_compiler.spec import spec_from_document
-from lgbm_pipeline_compiler.spec.loader import apply_templates, parse_yaml
+from lgbm_pipeline_compiler.spec.loader import SourceDoc, apply_templates, parse_yaml
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -50,9 +53,15 @@ def test_yaml_quoted_round_trips_through_yaml():
     assert parse_yaml(f"a: {yaml_quoted(value)}\n", "f.yaml").data == {"a": value}
 
 
+@functools.cache
+def _parsed(text: str) -> SourceDoc:
+    return parse_yaml(text, "f.yaml")
+
+
 def findings(text: str, overrides: dict[str, str] | None = None) -> tuple[dict, list[tuple]]:
-    """The rendered data and the (line, col, path, message) of every finding."""
-    doc = parse_yaml(text, "f.yaml")
+    """The rendered data and the (line, col, path, message) of every finding. Only the overrides
+    vary in most examples: the text is parsed once and each example renders a copy of it."""
+    doc = copy.deepcopy(_parsed(text)) if overrides is not None else parse_yaml(text, "f.yaml")
     apply_templates(doc, overrides)
     try:
         spec_from_document(doc)
