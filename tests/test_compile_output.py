@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -27,9 +29,18 @@ def _spec_copy(tmp_path: Path, edit=None) -> Path:
     return path
 
 
-def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
-    out = tmp_path / "build"
-    assert main(["compile", str(CENSUS), "-o", str(out)]) == 0
+@pytest.fixture(scope="module")
+def census_out(tmp_path_factory) -> tuple[Path, str]:
+    """`compile specs/census.yaml -o DIR` once for the module: (DIR, what it printed on stdout)."""
+    out = tmp_path_factory.mktemp("census-out") / "build"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["compile", str(CENSUS), "-o", str(out)]) == 0
+    return out, printed.getvalue()
+
+
+def test_output_dir_has_definition_manifest_and_artifacts(census_out):
+    out, printed = census_out
     definition = (out / "pipeline.json").read_text()
     manifest = json.loads((out / "manifest.json").read_text())
     names = sorted(Path(a["path"]).name for a in manifest["artifacts"])
@@ -57,12 +68,12 @@ def test_output_dir_has_definition_manifest_and_artifacts(tmp_path, capsys):
             assert folder.endswith("/data_quality") and f'"{folder}"' in definition
         else:
             assert folder.rsplit("/", 1)[1] == entry["sha256"] and entry["s3_uri"] in definition
-    assert capsys.readouterr().out == ""
+    assert printed == ""
 
 
-def test_failed_compile_leaves_previous_output_untouched(tmp_path, capsys):
+def test_failed_compile_leaves_previous_output_untouched(census_out, tmp_path, capsys):
     out = tmp_path / "build"
-    assert main(["compile", str(CENSUS), "-o", str(out)]) == 0
+    shutil.copytree(census_out[0], out)  # a compile's output, as the previous run left it
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     broken = _spec_copy(tmp_path, lambda t: t.replace("max_parallel_jobs: 2", "max_parallel_jobs: 50"))
     assert main(["compile", str(broken), "-o", str(out)]) == 2
