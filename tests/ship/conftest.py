@@ -101,14 +101,53 @@ def create_account_resources(session: boto3.Session) -> None:
     session.client("iam").create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
 
 
+class _AdminSession:
+    """The clients that set an account up, made once per worker (a session and its clients cost
+    ~60 ms to make; moto answers whichever mock is active, with the test credentials they hold)."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+            ).client(service)
+        return self._clients[service]
+
+
+_ADMIN = _AdminSession()
+
+
 @pytest.fixture
 def moto_account(aws_env):
     """moto in-process, with the bucket and the Lambda role."""
     from moto import mock_aws
 
     with mock_aws():
-        create_account_resources(boto3.Session(region_name=REGION))
+        create_account_resources(_ADMIN)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _compile_once(monkeypatch):
+    """Commands run in-process compile their spec (with its --var and --role) once per worker:
+    each later run of the same command line reuses that Target, an immutable compile of an
+    unchanged spec. A spec or --role the command refuses is refused each time, as before."""
+    from lgbm_pipeline_compiler.ship import cli
+
+    compile_target = cli._target
+
+    def cached(args):
+        key = (args.spec, tuple(args.var or ()), getattr(args, "role", None), Path(args.spec).read_bytes())
+        if key not in _TARGETS:
+            _TARGETS[key] = compile_target(args)
+        return _TARGETS[key]
+
+    monkeypatch.setattr(cli, "_target", cached)
+
+
+_TARGETS: dict[tuple, Any] = {}
 
 
 @pytest.fixture
