@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,10 +18,14 @@ def module_name(path: Path) -> str:
 
 def imports(path: Path) -> set[str]:
     """Every module this file imports, at any depth (function-level imports count too)."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    return set(_imports(module_name(path), path.name == "__init__.py", path.read_text()))
+
+
+@functools.cache  # two tests read every module: each text is parsed once
+def _imports(name: str, is_package: bool, text: str) -> frozenset[str]:
+    package = name if is_package else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -31,7 +36,7 @@ def imports(path: Path) -> set[str]:
                 base = ".".join(anchor + ([base] if base else []))
             found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names}
-    return found
+    return frozenset(found)
 
 
 def graph() -> dict[str, set[str]]:
