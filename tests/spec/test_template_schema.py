@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
 import pytest
 import yaml
 
 from lgbm_pipeline_compiler.spec.schema import spec_json_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 REPO = Path(__file__).resolve().parents[2]
 # The specs: specs/, the golden cases, the corpus' valid base, and examples/ but for its CI recipes
@@ -28,6 +31,8 @@ SPECS = sorted(
 
 @pytest.fixture(scope="module", params=["committed", "generated"])
 def validator(request) -> jsonschema.Draft202012Validator:
+    import jsonschema  # here, not at collection
+
     schema = json.loads(COMMITTED.read_text()) if request.param == "committed" else spec_json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
