@@ -35,18 +35,20 @@ class _SearchPaths(list):
 def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
     """The process's loader for this data path: compiling's (offline._LOADERS), made here if none."""
     if search_path_string not in offline._LOADERS:
-        loader = _create_loader(search_path_string)
+        offline._LOADERS[search_path_string] = _create_loader(search_path_string)
+    loader = offline._LOADERS[search_path_string]
+    if not isinstance(loader._search_paths, _SearchPaths):  # made by a compile before this
         loader._search_paths = _SearchPaths(loader._search_paths)
-        offline._LOADERS[search_path_string] = loader
-    return offline._LOADERS[search_path_string]
+    return loader
 
 
 @contextmanager
 def shared_models() -> Iterator[None]:
     """Every botocore session created meanwhile shares one loader per data path. A compile swaps
     ``create_loader`` for its own and puts back ``offline._create_loader`` afterwards: that is
-    this one too, for the duration."""
+    this one too, for the duration; all three are botocore's own again afterwards."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", _shared_loader)
+        patch.setattr(botocore.loaders, "create_loader", _shared_loader)
         patch.setattr(offline, "_create_loader", _shared_loader)
         yield
