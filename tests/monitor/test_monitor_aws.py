@@ -196,20 +196,28 @@ def _isolate(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+@pytest.fixture(scope="module")
+def admin() -> SimpleNamespace:
+    """The S3 and SageMaker clients the tests set moto up and look into it with, made once (a
+    session and its clients cost ~80 ms to make; moto answers whichever mock is active)."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    return SimpleNamespace(s3=session.client("s3"), sagemaker=session.client("sagemaker"))
+
+
 @pytest.fixture
-def aws(monkeypatch, tmp_path, objects) -> SimpleNamespace:
+def aws(monkeypatch, tmp_path, objects, admin) -> SimpleNamespace:
     """moto's S3 and SageMaker holding a deployed pipeline's objects, package and endpoint."""
     _isolate(monkeypatch, tmp_path)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = admin.s3
         for bucket in (ARTIFACTS, CAPTURE_BUCKET):
             s3.create_bucket(Bucket=bucket)
         for name, uri in OBJECTS.items():
             s3.put_object(Bucket=ARTIFACTS, Key=uri.split("/", 3)[3], Body=objects[name])
-        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        sagemaker = admin.sagemaker
         sagemaker.create_model_package_group(ModelPackageGroupName="census")
         arn = sagemaker.create_model_package(**PACKAGE)["ModelPackageArn"]
         sagemaker.create_model(
@@ -419,12 +427,12 @@ def test_s3_listing_pages_and_keeps_to_the_folder_as_the_local_store_does(aws, t
         local.put_bytes(f"s3://{CAPTURE_BUCKET}/{key}", b"x")
     aws.s3.put_object(Bucket=CAPTURE_BUCKET, Key="datacapture/ep/A/folder/", Body=b"")  # a console "folder"
     calls = []
-    aws.s3.meta.events.register(
-        "provide-client-params.s3.ListObjectsV2", lambda params, **kw: calls.append(dict(params))
-    )
+    event = "provide-client-params.s3.ListObjectsV2"
+    aws.s3.meta.events.register(event, lambda params, **kw: calls.append(dict(params)), "count-lists")
     blobs = monitor_s3.S3Blobs(aws.s3, page_size=2)
     expected = [f"s3://{CAPTURE_BUCKET}/{k}" for k in keys]
     assert blobs.list(f"s3://{CAPTURE_BUCKET}/datacapture/ep") == expected
+    aws.s3.meta.events.unregister(event, unique_id="count-lists")  # the module's client: no leftovers
     assert len(calls) == 4 and {c["Prefix"] for c in calls} == {"datacapture/ep/"}  # 7 keys, 2 a page
     assert LocalBlobs(local).list(f"s3://{CAPTURE_BUCKET}/datacapture/ep") == expected
     for source in (blobs, LocalBlobs(local)):
