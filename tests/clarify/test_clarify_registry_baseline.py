@@ -251,15 +251,15 @@ def test_shap_progress_lines_in_the_job_log(first_run):
 
 
 def test_shap_progress_every_tenth_and_values_exact(cc, adult_inputs, monkeypatch, capsys):
-    features = adult_inputs.features.iloc[:300]
-    monkeypatch.setattr(cc, "SHAP_CHUNK_ROWS", 10)  # 30 chunks
+    features = adult_inputs.features.iloc[:90]
+    monkeypatch.setattr(cc, "SHAP_CHUNK_ROWS", 3)  # 30 chunks
     values, expected = cc.tree_shap(adult_inputs.booster, features, progress=True)
     whole = adult_inputs.booster.predict(features, pred_contrib=True)  # one call, every row
     assert (values == whole[:, :-1]).all() and expected == whole[0, -1]
     done = [
         int(line.split()[2].split("/")[0].replace(",", "")) for line in capsys.readouterr().out.splitlines()
     ]
-    assert done == [30 * i for i in range(1, 11)]  # every 10% (30 rows = 3 chunks), the last at 100%
+    assert done == [9 * i for i in range(1, 11)]  # every 10% (9 rows = 3 chunks), the last at 100%
 
 
 def test_report_states_the_rows_explained(first_run):
