@@ -139,7 +139,11 @@ def _compile_once(monkeypatch):
     compile_target = cli._target
 
     def cached(args):
-        key = (args.spec, tuple(args.var or ()), getattr(args, "role", None), Path(args.spec).read_bytes())
+        try:
+            text = Path(args.spec).read_bytes()
+        except OSError:  # the command's own error, uncached
+            return compile_target(args)
+        key = (args.spec, tuple(args.var or ()), getattr(args, "role", None), text)
         if key not in _TARGETS:
             _TARGETS[key] = compile_target(args)
         return _TARGETS[key]
