@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # (imported by svg_beeswarm when it runs: the other charts need neither)
+    import numpy as np
+    import pandas as pd
 
 FOUR_FIFTHS = (0.8, 1.25)
 """The four-fifths rule band for disparate impact (DI)."""
@@ -180,6 +181,9 @@ def svg_beeswarm(
     """
     if values.size == 0:
         return ""
+    import numpy as np
+    import pandas as pd
+
     order = np.argsort(-np.mean(np.abs(values), axis=0), kind="stable")[:top]
     rows = np.arange(values.shape[0])
     if len(rows) > max_points:
