@@ -17,7 +17,16 @@ def run_spec(
     spec: str | Path | PipelineSpec, options: RunOptions, variables: Mapping[str, str] | None = None
 ) -> Execution:
     """Compile a spec (a path, or a loaded PipelineSpec), write the definition and artifacts under
-    the work dir (``compiled/PIPELINE``), and run them.
+    the work dir (``compiled/PIPELINE``, :func:`compile_into`), and run them."""
+    target, name = compile_into(spec, options.work_dir, variables)
+    return run_compiled(target, options, name)
+
+
+def compile_into(
+    spec: str | Path | PipelineSpec, work_dir: str | Path, variables: Mapping[str, str] | None = None
+) -> tuple[Path, str]:
+    """Write a spec's compiled definition and artifacts where a run in ``work_dir`` reads them
+    (``compiled/PIPELINE``); that dir and the pipeline's name.
 
     Given a path, the compile is skipped when ``compiled/PIPELINE`` already holds its output: the
     fingerprint recorded in its manifest (everything a compile reads: the spec's bytes, the
@@ -31,16 +40,14 @@ def run_spec(
     if not isinstance(spec, PipelineSpec):
         spec = load_spec(spec, variables)
     fix = "name the pipeline with letters, digits and hyphens"
-    target = paths.inside(
-        options.work_dir, spec.pipeline.name, what="pipeline name", fix=fix, prefix=["compiled"]
-    )
-    paths.ensure_dir(options.work_dir, target.parent)
+    target = paths.inside(work_dir, spec.pipeline.name, what="pipeline name", fix=fix, prefix=["compiled"])
+    paths.ensure_dir(work_dir, target.parent)
     if path is None or not up_to_date_by_hash(path, target, variables):
         from ..compiler import compile_definition  # (imports the SageMaker SDK: only to compile)
 
         inputs = record(path, variables, spec) if path is not None else None
         write_output(target, compile_definition(spec), inputs)
-    return run_compiled(target, options, spec.pipeline.name)
+    return target, spec.pipeline.name
 
 
 def run_compiled(compiled_dir: str | Path, options: RunOptions, pipeline_name: str = "pipeline") -> Execution:

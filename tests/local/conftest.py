@@ -168,7 +168,11 @@ SHARED_RUNS = {
 
 @pytest.fixture(scope="session")
 def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
-    """Starts every shared run that a test of this session uses, all at once."""
+    """Starts every shared run that a test of this session uses, all at once, each compiled
+    beforehand into its work dir by this process (which imports the SageMaker SDK once for all of
+    them): each `run` finds its definition up to date and compiles nothing, as a repeated run does."""
+    from lgbm_pipeline_compiler.local.api import compile_into
+
     needed = sorted({name for item in request.session.items for name in item.fixturenames} & set(SHARED_RUNS))
     launches: dict[str, _Launch] = {}
     # This checkout's package, wherever the interpreter's editable install points.
@@ -180,10 +184,11 @@ def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
         spec = project / "spec" / "census.yaml"
         spec.parent.mkdir()
         spec.write_text(text())
+        work = project / (".lgbm-pipeline" if default_work_dir else "work")
+        compile_into(spec, work)
         command = [sys.executable, "-m", "lgbm_pipeline_compiler.cli", "run", str(spec), "--local", *arguments]  # fmt: skip
         with (project / "stdout.txt").open("w") as out, (project / "stderr.txt").open("w") as err:
             process = subprocess.Popen(command, cwd=project, env=env, stdout=out, stderr=err)
-        work = project / (".lgbm-pipeline" if default_work_dir else "work")
         launches[name] = _Launch(spec, work, project, process)
     yield launches
     for launch in launches.values():  # a session cut short leaves no run behind
@@ -195,7 +200,8 @@ def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
 @pytest.fixture(scope="session")
 def clarify_run(_launched) -> SharedRun:
     """The fast spec with the default Clarify engine (sagemaker-clarify), run as the README runs it
-    on a fresh clone (`lgbm-pipeline run SPEC --local --first-run`), with --json and --work-dir."""
+    on a fresh clone (`lgbm-pipeline run SPEC --local --first-run`), with --json and --work-dir (its
+    compile done beforehand: the compile inside `run` is test_cache's and test_hardening_kill's)."""
     return _launched["clarify_run"].finish()
 
 
