@@ -5,9 +5,11 @@ Running scripts in container layouts is tests/step_jobs.py's, shared with the ot
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
+import botocore.session
 import pandas as pd
 from step_jobs import SCRIPTS
 
@@ -15,6 +17,13 @@ SCRIPT_NAMES = ("preprocessing", "train", "evaluate", "inference", "deploy_endpo
 MODULE_NAMES = (*SCRIPT_NAMES, "step_common", "cluster", "deploy_variants", "deploy_scaling")
 """The scripts and the module they share, all held to the container's rules."""
 SOURCES = {name: (SCRIPTS / f"{name}.py").read_text() for name in MODULE_NAMES}
+
+
+@functools.cache
+def botocore_session() -> botocore.session.Session:
+    """One botocore session per test process: a service model it loads (SageMaker's is several MB
+    of JSON, ~0.5 s to parse) is parsed once; each test makes its own clients (and Stubbers) from it."""
+    return botocore.session.get_session()
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, prog: str, *fragments: str) -> str:

@@ -8,14 +8,13 @@ SageMaker with a model registry), and the local control plane.
 from __future__ import annotations
 
 import datetime
-import functools
 
 import boto3
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 from lgbm_pipeline_compiler.step_scripts import deploy_endpoint
 from moto import mock_aws
+from step_script_helpers import botocore_session
 
 from lgbm_pipeline_compiler.local.control import LocalSageMaker
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
@@ -94,17 +93,12 @@ def skipped(status: str, arn: str = ARN) -> dict:
     }
 
 
-@functools.cache
-def _session() -> botocore.session.Session:
-    return botocore.session.get_session()  # one session: the service model is loaded once
-
-
 # -- the exact requests (Stubber) ----------------------------------------------------------------
 
 
 @pytest.fixture
 def stubbed():
-    client = _session().create_client(
+    client = botocore_session().create_client(
         "sagemaker", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
     )
     with Stubber(client) as stubber:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime
 
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 from lgbm_pipeline_compiler.step_scripts import deploy_endpoint, deploy_scaling
+from step_script_helpers import botocore_session
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/census-models/3"
@@ -50,11 +50,8 @@ POLICY = {
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
-SESSION = botocore.session.get_session()  # one session: its service models load once
-
-
 def _client(service: str):
-    return SESSION.create_client(
+    return botocore_session().create_client(
         service, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
     )
 

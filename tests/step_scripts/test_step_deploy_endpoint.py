@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 
 import boto3
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+from step_script_helpers import botocore_session
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/census-models/3"
@@ -35,7 +35,7 @@ VARIANT = {
 
 @pytest.fixture
 def stubbed():
-    client = botocore.session.get_session().create_client(
+    client = botocore_session().create_client(
         "sagemaker", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
     )
     with Stubber(client) as stubber:
