@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import shutil
 import sys
-import tarfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +16,7 @@ import pytest
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from step_jobs import ADULT_COLUMNS, ADULT_PREPROCESSING, install_code, run_script  # noqa: E402
+from step_jobs import ADULT_COLUMNS, ADULT_PREPROCESSING, install_code, run_script, train_job  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CENSUS_SPEC = REPO / "specs" / "census.yaml"
@@ -87,41 +86,10 @@ def preprocessed(tmp_path_factory: pytest.TempPathFactory, adult_csv: Path) -> S
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, preprocessed: SimpleNamespace) -> SimpleNamespace:
-    """train.py once with its default hyperparameters in a training-job layout (script mode, with the
-    arguments SageMaker adds; one OpenMP thread, as every job here), then model.tar.gz as SageMaker
-    packs the model dir after the job."""
-    ml = tmp_path_factory.mktemp("training-job") / "opt" / "ml"
-    channels = {}
-    for channel in ("train", "validation"):
-        channels[channel] = ml / "input" / "data" / channel
-        shutil.copytree(preprocessed.output / channel, channels[channel])
-    code = install_code(["train.py", "inference.py", "requirements.txt"], ml / "code")
-    env = {
-        "SM_CHANNEL_TRAIN": str(channels["train"]),
-        "SM_CHANNEL_VALIDATION": str(channels["validation"]),
-        "SM_MODEL_DIR": str(ml / "model"),
-        "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),
-        "SM_CHANNELS": '["train","validation"]',
-        "SM_HPS": "{}",
-    }
-    (ml / "model").mkdir(parents=True)
-    (ml / "output" / "data").mkdir(parents=True)
-    args = [
-        "--sagemaker_container_log_level", "20",
-        "--sagemaker_job_name", '"census-train-2024-01-01"',
-        "--sagemaker_program", '"train.py"',
-        "--sagemaker_region", '"us-east-1"',
-        "--sagemaker_submit_directory", '"s3://bucket/census/source/sourcedir.tar.gz"',
-    ]  # fmt: skip
-    result = run_script(code / "train.py", args, env=env, cwd=code)
-    assert result.returncode == 0, result.stderr
-    archive = ml / "output" / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for item in sorted((ml / "model").iterdir()):
-            tar.add(item, arcname=item.name)
-    return SimpleNamespace(
-        model_dir=ml / "model", output_data=ml / "output" / "data", archive=archive, result=result
-    )
+    """train.py once with its default hyperparameters in a training-job layout (step_jobs.train_job:
+    script mode, with the arguments SageMaker adds; one OpenMP thread, as every job here), then
+    model.tar.gz as SageMaker packs the model dir after the job."""
+    return train_job(tmp_path_factory.mktemp("training-job"), preprocessed)
 
 
 @pytest.fixture(scope="session")

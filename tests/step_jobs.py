@@ -14,9 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,6 +122,47 @@ def run_script(
         env=clean,
         cwd=str(cwd) if cwd else None,
         timeout=600,
+    )
+
+
+def train_job(
+    root: Path, preprocessed: SimpleNamespace, hyperparameters: Sequence[str] = ()
+) -> SimpleNamespace:
+    """train.py in a training-job layout under ``root`` on the ``preprocessed`` Adult splits, as
+    SageMaker runs it in script mode (SM_* environment, the arguments SageMaker adds, then the
+    ``hyperparameters``), then model.tar.gz as SageMaker packs the model dir after the job."""
+    ml = root / "opt" / "ml"
+    channels = {}
+    for channel in ("train", "validation"):
+        channels[channel] = ml / "input" / "data" / channel
+        shutil.copytree(preprocessed.output / channel, channels[channel])
+    code = install_code(["train.py", "inference.py", "requirements.txt"], ml / "code")
+    env = {
+        "SM_CHANNEL_TRAIN": str(channels["train"]),
+        "SM_CHANNEL_VALIDATION": str(channels["validation"]),
+        "SM_MODEL_DIR": str(ml / "model"),
+        "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),
+        "SM_CHANNELS": '["train","validation"]',
+        "SM_HPS": "{}",
+    }
+    (ml / "model").mkdir(parents=True)
+    (ml / "output" / "data").mkdir(parents=True)
+    args = [
+        "--sagemaker_container_log_level", "20",
+        "--sagemaker_job_name", '"census-train-2024-01-01"',
+        "--sagemaker_program", '"train.py"',
+        "--sagemaker_region", '"us-east-1"',
+        "--sagemaker_submit_directory", '"s3://bucket/census/source/sourcedir.tar.gz"',
+        *hyperparameters,
+    ]  # fmt: skip
+    result = run_script(code / "train.py", args, env=env, cwd=code)
+    assert result.returncode == 0, result.stderr
+    archive = ml / "output" / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for item in sorted((ml / "model").iterdir()):
+            tar.add(item, arcname=item.name)
+    return SimpleNamespace(
+        model_dir=ml / "model", output_data=ml / "output" / "data", archive=archive, result=result
     )
 
 
