@@ -145,8 +145,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             group = "local-runs" if "local-runs" in shared else shared.pop()
         else:
             group = item.nodeid.split("::", 1)[0]
-            callspec = getattr(item, "callspec", None)
-            # a module-scoped parametrized fixture (one full lifecycle per engine): one group per value
-            if callspec is not None and "lifecycle" in item.fixturenames:
-                group += f"[{callspec.params.get('lifecycle')}]"
         item.add_marker(pytest.mark.xdist_group(group))
