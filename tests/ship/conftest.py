@@ -66,9 +66,10 @@ class Recorder:
         self.calls.clear()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _shared_botocore_models():
-    """Each service model parsed once per worker, not once per session (ship.shared_models)."""
+    """Each service model parsed once per worker, not once per session (ship.shared_models); the
+    patch is in place for this folder's modules only, the parsed models are kept between them."""
     from ship.shared_models import shared_models
 
     with shared_models():
