@@ -173,6 +173,12 @@ def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
     them): each `run` finds its definition up to date and compiles nothing, as a repeated run does."""
     from lgbm_pipeline_compiler.local.api import compile_into
 
+    item = getattr(request, "_pyfuncitem", None)  # the test that asked first
+    if item is not None and not set(item.fixturenames) & set(SHARED_RUNS):
+        pytest.fail(
+            f"{item.nodeid} asks for a shared run by name (request.getfixturevalue): take it as an "
+            "argument, so that the test runs on the worker that has the shared runs (tests/conftest.py)"
+        )
     needed = sorted({name for item in request.session.items for name in item.fixturenames} & set(SHARED_RUNS))
     launches: dict[str, _Launch] = {}
     # This checkout's package, wherever the interpreter's editable install points.

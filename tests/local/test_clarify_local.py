@@ -44,8 +44,9 @@ def _strict_bias_baseline(tmp_path) -> str:
     [("clarify_run", "ClarifyCheck"), ("builtin_run", "Processing")],
     ids=["sagemaker-clarify", "builtin"],
 )
-def test_checks_write_analysis_and_the_run_report(shared, check_type, request):
-    run = request.getfixturevalue(shared)
+def test_checks_write_analysis_and_the_run_report(shared, check_type, clarify_run, builtin_run):
+    # (both as arguments: a shared run asked for by name would be made again on another worker)
+    run = {"clarify_run": clarify_run, "builtin_run": builtin_run}[shared]
     execution, work = run.execution, run.work
     assert execution.status == "Succeeded", execution.failure_reason
     for name in ("ModelBiasCheck", "ModelExplainabilityCheck"):
