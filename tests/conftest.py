@@ -135,14 +135,28 @@ _SHARED_GROUPS = {
 }
 
 
+_FIRST = ("local-runs", "adult-model")
+"""The groups that take longest, handed out first (pyproject.toml: `--no-loadscope-reorder`, so
+xdist deals groups in collection order): the local runs start at once and the many small groups
+fill both workers until the end, rather than a big group starting last and running alone."""
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups: dict[str, str] = {}
     for item in items:
-        if item.get_closest_marker("xdist_group"):
+        marker = item.get_closest_marker("xdist_group")
+        if marker:
+            groups[item.nodeid] = str(marker.args[0] if marker.args else marker.kwargs.get("name"))
             continue
         shared = {_SHARED_GROUPS[name] for name in item.fixturenames if name in _SHARED_GROUPS}
         if shared:
             group = "local-runs" if "local-runs" in shared else shared.pop()
         else:
             group = item.nodeid.split("::", 1)[0]
+        groups[item.nodeid] = group
         item.add_marker(pytest.mark.xdist_group(group))
+    rank = {group: place for place, group in enumerate(_FIRST)}
+    items.sort(
+        key=lambda item: rank.get(groups[item.nodeid], len(_FIRST))
+    )  # (stable: modules keep their order)
