@@ -25,3 +25,13 @@ def _one_cli_parser():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cli, "build_parser", functools.cache(cli.build_parser))
         yield
+
+
+@pytest.fixture(scope="module")
+def census():
+    """specs/census.yaml, loaded."""
+    from spec_helpers import CENSUS_SPEC
+
+    from lgbm_pipeline_compiler.spec import load_spec
+
+    return load_spec(CENSUS_SPEC)
