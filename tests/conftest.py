@@ -92,6 +92,27 @@ def trained(tmp_path_factory: pytest.TempPathFactory, preprocessed: SimpleNamesp
     return train_job(tmp_path_factory.mktemp("training-job"), preprocessed)
 
 
+_ONE_PARSER_DIRS = frozenset({"attacks", "lint", "spec"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_cli_parser(request: pytest.FixtureRequest):
+    """In the corpora of tests/attacks, tests/lint and tests/spec, which call ``cli.main`` hundreds
+    of times: one argparse parser per module rather than one per call (~12 ms each). Parsing leaves
+    a parser as it was, so every call still parses as a fresh one. (Not everywhere: a test that
+    monkeypatches a command function needs the parser built after its patch.)"""
+    if request.path.parent.name not in _ONE_PARSER_DIRS:
+        yield
+        return
+    import functools
+
+    from lgbm_pipeline_compiler import cli
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "build_parser", functools.cache(cli.build_parser))
+        yield
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     """moto's standalone server on loopback (a real HTTP endpoint for boto3, in-process and in jobs)."""

@@ -8,20 +8,5 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_cli_parser():
-    """``cli.main`` builds its argparse parser at every call (~12 ms, hundreds of calls here): each test
-    module reuses one. Parsing leaves a parser as it was, so every call still parses as a fresh one."""
-    import functools
-
-    from lgbm_pipeline_compiler import cli
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "build_parser", functools.cache(cli.build_parser))
-        yield

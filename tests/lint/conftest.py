@@ -34,19 +34,6 @@ def sdk_built():
         socket.socket.connect, socket.getaddrinfo = saved  # type: ignore[assignment]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_cli_parser():
-    """``cli.main`` builds its argparse parser at every call (~12 ms, hundreds of calls here): each test
-    module reuses one. Parsing leaves a parser as it was, so every call still parses as a fresh one."""
-    import functools
-
-    from lgbm_pipeline_compiler import cli
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "build_parser", functools.cache(cli.build_parser))
-        yield
-
-
 SCHEMA_DEPENDENT = (
     "test_lint_clean.py",
     "test_lint_cli.py",
