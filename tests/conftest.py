@@ -4,6 +4,7 @@ preprocessed and a model trained on it once per session (the step scripts in con
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +20,18 @@ if str(Path(__file__).parent) not in sys.path:
 from step_jobs import ADULT_COLUMNS, ADULT_PREPROCESSING, install_code, run_script, train_job  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite writes bytecode (into this checkout's ``__pycache__`` dirs, which git ignores) even
+    where PYTHONDONTWRITEBYTECODE is set, as Python does by default: the suite starts about a hundred
+    Python processes (workers, local runs, jobs, CLI commands), and without it each one compiles the
+    package from source again, about 50 s of CPU in all on 2 cores. Set before xdist starts its
+    workers, so they and every process they start inherit it."""
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        sys.dont_write_bytecode = False
+
+
 CENSUS_SPEC = REPO / "specs" / "census.yaml"
 CENSUS_JSON = REPO / "specs" / "census.json"
 
