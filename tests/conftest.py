@@ -30,6 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     workers, so they and every process they start inherit it."""
     if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
         sys.dont_write_bytecode = False
+    config.addinivalue_line(
+        "markers", "long_running: a module of long tests, handed out to the workers early (_FIRST)"
+    )
 
 
 CENSUS_SPEC = REPO / "specs" / "census.yaml"
@@ -171,8 +174,9 @@ _SHARED_GROUPS = {
 
 _FIRST = ("local-runs", "adult-model")
 """The groups that take longest, handed out first (pyproject.toml: `--no-loadscope-reorder`, so
-xdist deals groups in collection order): the local runs start at once and the many small groups
-fill both workers until the end, rather than a big group starting last and running alone."""
+xdist deals groups in collection order), then the modules marked ``long_running``, then the rest:
+the local runs start at once and the many small groups fill both workers until the end, rather
+than a long group starting last and running alone."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups into the node ids
@@ -191,6 +195,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         groups[item.nodeid] = group
         item.add_marker(pytest.mark.xdist_group(group))
     rank = {group: place for place, group in enumerate(_FIRST)}
-    items.sort(
-        key=lambda item: rank.get(groups[item.nodeid], len(_FIRST))
-    )  # (stable: modules keep their order)
+    for item in items:
+        if item.get_closest_marker("long_running"):
+            rank.setdefault(groups[item.nodeid], len(_FIRST))
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(_FIRST) + 1))  # (stable sort)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
+
 REPO = Path(__file__).resolve().parent.parent
 CENSUS_JSON = REPO / "specs" / "census.json"
 

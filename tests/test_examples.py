@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -34,6 +34,8 @@ from lgbm_pipeline_compiler.local.store import ObjectStore
 from ..spec_edits import strip_section
 from .conftest import CENSUS, replace_all
 
+pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
+
 HYPERPARAMETERS = {"n_estimators": 80, "learning_rate": 0.2, "num_leaves": 31, "max_bin": 255}
 STATIC = {"early_stopping_rounds": 50, "seed": 42}
 DISTRIBUTED = {

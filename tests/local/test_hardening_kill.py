@@ -19,11 +19,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lgbm_pipeline_compiler.cli import main
 from lgbm_pipeline_compiler.local.records import RunStore
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
 
 from .conftest import FAST_TRIALS, REPO, fast_spec_text, no_clarify
+
+pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
 
 GROUP = "census-income-lgbm"
 

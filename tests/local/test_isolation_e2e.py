@@ -20,6 +20,8 @@ from lgbm_pipeline_compiler.local.records import FAILED, SUCCEEDED, RunStore
 from ..test_compile_production import make_wheel
 from .conftest import builtin_engine, fast_spec_text, replace_all, small_tuning
 
+pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
+
 BASELINE = "s3://lgbm-pipelines-111122223333/census-income/dev/baselines/none.json"
 ISOLATED_BUNDLED = "\nnetwork:\n  enable_network_isolation: true\n\ndependencies: bundled\n"
 

@@ -23,6 +23,8 @@ from lgbm_pipeline_compiler.local.store import ObjectStore
 
 from .conftest import REPO, job_context
 
+pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
+
 BUCKET = "s3://bucket"
 CODE_URI = f"{BUCKET}/code/sourcedir.tar.gz"
 BUNDLED = ("train.py", "cluster.py", "inference.py", "requirements.txt", "step_common.py")

@@ -13,6 +13,8 @@ import boto3
 import pytest
 from conftest import BUCKET, FUNCTION, LAMBDA_ROLE, LAMBDA_TRUST, REGION, SHIP_SPEC
 
+pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
+
 PIPELINE = "census-ship-e2e"
 
 
