@@ -57,14 +57,6 @@ def data_dir() -> Path:
 
 _SERVER: dict[str, Any] = {}
 """This test process's warm job server (started by the first job that can use it), and its env."""
-_IMPORT_DEFAULTS = {"KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}
-"""What importing scikit-learn (LightGBM imports it too) sets in ``os.environ`` where unset
-(sklearn/__init__.py). The server imports it, so every job sees these values; a test that imports
-it in-process after the server started must not make every later job of the process cold."""
-
-
-def _imported(env: dict[str, str]) -> dict[str, str]:
-    return {**_IMPORT_DEFAULTS, **env}
 
 
 def _warm_server(env: dict[str, str]) -> Any:
@@ -95,7 +87,7 @@ def _warm_server(env: dict[str, str]) -> Any:
             jobs.close()
 
         atexit.register(stop)
-    if _SERVER["server"] is None or warm_jobs.env_reason(_imported(env), _imported(_SERVER["env"])):
+    if _SERVER["server"] is None or warm_jobs.env_reason(env, _SERVER["env"]):
         return None
     return _SERVER["server"]
 

@@ -69,9 +69,17 @@ def _own_package(env: Mapping[str, str]) -> str | None:
     return None
 
 
+PRELOAD_DEFAULTS = {"KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}
+"""What importing scikit-learn (LightGBM imports it too) sets in ``os.environ`` where unset
+(sklearn/__init__.py): a job's fresh interpreter gets the same values when its script imports
+them, so unset and these values are alike here (a process that imported scikit-learn after its
+server started, and so has them, keeps its jobs warm)."""
+
+
 def env_reason(env: Mapping[str, str], server_env: Mapping[str, str]) -> str | None:
     """Why a job with ``env`` cannot run in a worker of a server started with ``server_env``, or None."""
-    job, server = _import_env(env), _import_env(server_env)
+    job = _import_env({**PRELOAD_DEFAULTS, **env})
+    server = _import_env({**PRELOAD_DEFAULTS, **server_env})
     changed = sorted(k for k in set(job) | set(server) if job.get(k) != server.get(k))
     if changed:
         return f"its environment sets {', '.join(changed)} unlike the warm server's"

@@ -100,3 +100,14 @@ def test_each_reason_to_run_cold_is_honoured_and_logged(warm_run, tmp_path, monk
     out, log = run(root, forced, "ok")
     assert f"fresh process ({warm_jobs.COLD_JOBS} is set)" in log and "helper:" in out
     assert not (tmp_path / "forced").exists()  # no server was started
+
+
+def test_what_importing_scikit_learn_sets_is_alike_unset_or_set_to_its_value():
+    """scikit-learn's import sets KMP_DUPLICATE_LIB_OK and KMP_INIT_AT_FORK where unset: a process that
+    imported it after its server started keeps its jobs warm; another value still runs cold."""
+    from lgbm_pipeline_compiler.local.warm_jobs import PRELOAD_DEFAULTS, env_reason
+
+    assert env_reason(dict(PRELOAD_DEFAULTS), {}) is None
+    assert env_reason({}, dict(PRELOAD_DEFAULTS)) is None
+    reason = env_reason({"KMP_DUPLICATE_LIB_OK": "FALSE"}, {})
+    assert reason == "its environment sets KMP_DUPLICATE_LIB_OK unlike the warm server's"
