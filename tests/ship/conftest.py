@@ -133,18 +133,24 @@ def moto_account(aws_env):
 @pytest.fixture(autouse=True)
 def _compile_once(monkeypatch):
     """Commands run in-process compile their spec (with its --var and --role) once per worker:
-    each later run of the same command line reuses that Target, an immutable compile of an
-    unchanged spec. A spec or --role the command refuses is refused each time, as before."""
+    each later run with the same compile inputs reuses that Target, an immutable compile. The
+    inputs are compile --check's fingerprint (review/fingerprint.py: the spec's bytes, the
+    variables, every script and lock file beside it, versions, the compiler's sources). A spec or
+    --role the command refuses is refused each time, as before."""
+    from lgbm_pipeline_compiler.review.fingerprint import record
     from lgbm_pipeline_compiler.ship import cli
+    from lgbm_pipeline_compiler.spec import load_spec
+    from lgbm_pipeline_compiler.variables import parse_vars
 
     compile_target = cli._target
 
     def cached(args):
         try:
-            text = Path(args.spec).read_bytes()
-        except OSError:  # the command's own error, uncached
+            variables = parse_vars(args.var)
+            inputs = record(args.spec, variables, load_spec(args.spec, variables))
+        except Exception:  # the command's own error, uncached
             return compile_target(args)
-        key = (args.spec, tuple(args.var or ()), getattr(args, "role", None), text)
+        key = (args.spec, json.dumps(inputs, sort_keys=True), getattr(args, "role", None))
         if key not in _TARGETS:
             _TARGETS[key] = compile_target(args)
         return _TARGETS[key]
