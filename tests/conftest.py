@@ -111,6 +111,26 @@ def trained(tmp_path_factory: pytest.TempPathFactory, preprocessed: SimpleNamesp
 _ONE_PARSER_DIRS = frozenset({"attacks", "lint", "spec"})
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _warm_pool():
+    """The in-process local runs of a worker share warm job servers (local.warm_jobs.warm_pool), as a
+    notebook's runs can: each run would otherwise import NumPy, pandas, scikit-learn and LightGBM
+    again in a server of its own. Runs in subprocesses (the CLI, the shared runs) and the modules
+    that test a run's own server (`no_warm_pool`) start one per run."""
+    from lgbm_pipeline_compiler.local.warm_jobs import warm_pool
+
+    with warm_pool():
+        yield
+
+
+@pytest.fixture
+def no_warm_pool(monkeypatch):
+    """Runs of this test start warm job servers of their own, as outside a warm_pool."""
+    from lgbm_pipeline_compiler.local import warm_jobs
+
+    monkeypatch.setattr(warm_jobs, "_pool", None)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _one_cli_parser(request: pytest.FixtureRequest):
     """In the corpora of tests/attacks, tests/lint and tests/spec, which call ``cli.main`` hundreds

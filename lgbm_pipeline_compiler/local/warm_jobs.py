@@ -19,14 +19,22 @@ namespace); when its environment differs from the server's in a variable that a 
 import (:data:`IMPORT_ENV`: OpenMP and BLAS thread counts, locale, Python's own flags); when a
 PYTHONPATH entry of the job holds its own copy of a preloaded package; and when the server is
 not ready (no fork or Unix sockets, an import failed or wrote output).
+
+Inside :func:`warm_pool`, the runs of one process (a notebook, a sweep, a test session) share their
+warm job servers instead of each starting its own: one per import environment, kept until the
+pool closes. Runs share nothing more than a run's jobs share with each other, the preloaded
+modules: each job still runs in a worker forked for it, which dies with its client, a job of its
+own run, when that run stops or its runner is killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from . import warm
@@ -86,14 +94,76 @@ def env_reason(env: Mapping[str, str], server_env: Mapping[str, str]) -> str | N
     return _own_package(env)
 
 
+class WarmPool:
+    """Warm job servers shared by the runs of one process while :func:`warm_pool` is open."""
+
+    def __init__(self) -> None:
+        self._jobs = Jobs()
+        self._folder = Path(tempfile.mkdtemp(prefix="lgbm-warm-pool-"))
+        self._servers: dict[tuple[object, ...], warm.WarmTrials] = {}
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def server(self, env: Mapping[str, str]) -> tuple[warm.WarmTrials | None, str]:
+        """The pool's live server for jobs of ``env``'s import environment (started if need be)."""
+        key = (tuple(sorted(_import_env(env).items())), env.get("PYTHONPATH", ""))
+        with self._lock:
+            server = self._servers.pop(key, None)
+            if server is not None and server.proc.poll() is None:
+                self._servers[key] = server
+                return server, ""
+            if server is not None:  # (it ended: its jobs ran cold, as a client that cannot connect does)
+                server.close()
+            self._started += 1
+            folder = self._folder / f"server-{self._started}"
+            try:
+                (folder / "code").mkdir(parents=True, mode=0o700)
+                folder.chmod(0o700)  # the socket's dir: only this user connects
+            except OSError as err:
+                return None, f"its dir cannot be made: {err}"
+            server, reason = warm.launch(self._jobs, folder, folder / "code", PRELOADS, env)
+            if server is not None:
+                self._servers[key] = server
+            return server, reason
+
+    def close(self) -> None:
+        with self._lock:
+            for server in self._servers.values():
+                server.close()
+            self._servers.clear()
+            self._jobs.close()
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+_pool: WarmPool | None = None
+
+
+@contextlib.contextmanager
+def warm_pool() -> Iterator[WarmPool]:
+    """Runs started in this process while the block is open share warm job servers (see the module
+    docstring); they are stopped when it closes. Nested blocks use the outer pool."""
+    global _pool
+    if _pool is not None:
+        yield _pool
+        return
+    _pool = pool = WarmPool()
+    try:
+        yield pool
+    finally:
+        _pool = None
+        pool.close()
+
+
 class WarmJobs:
-    """A run's warm job server, started by the run's first script job that can use it."""
+    """A run's warm job server, started by the run's first script job that can use it (or taken
+    from the open :func:`warm_pool`)."""
 
     def __init__(self, jobs: Jobs, folder: Path, cores: int) -> None:
         self.env = {**os.environ, "OMP_NUM_THREADS": str(cores)}
         self._jobs, self._folder = jobs, folder
         self._server: warm.WarmTrials | None = None
         self._reason: str | None = None
+        self._pool = _pool
         if cold_forced():
             self._reason = f"{COLD_JOBS} is set"
         elif not warm.supported():
@@ -103,7 +173,9 @@ class WarmJobs:
     def server(self) -> tuple[warm.WarmTrials | None, str]:
         """The ready server (started by the first call), or None and why not."""
         with self._lock:
-            if self._server is None and self._reason is None:
+            if self._server is None and self._reason is None and self._pool is not None:
+                self._server, self._reason = self._pool.server(self.env)
+            elif self._server is None and self._reason is None:
                 code = self._folder / "code"
                 try:
                     shutil.rmtree(self._folder, ignore_errors=True)  # (an earlier attempt's)
@@ -130,17 +202,18 @@ class WarmJobs:
         if server is None:
             ctx.log.write(f"note: the job runs in a fresh process ({reason})\n")
             return ctx.run_script(command, env=env, cwd=cwd)
+        owner = "a warm server of this process's warm_pool" if self._pool else "the run's warm server"
         ctx.log.write(
-            f"note: the job runs in a worker forked from the run's warm server, which imported "
+            f"note: the job runs in a worker forked from {owner}, which imported "
             f"{', '.join(PRELOADS)} ({COLD_JOBS}=1: a fresh process)\n"
         )
         return ctx.run_script(server.command(command), env=env, cwd=cwd, shown=command)
 
     def close(self) -> None:
         with self._lock:
-            if self._server is not None:
+            if self._server is not None and self._pool is None:  # (a pool's server outlives the run)
                 self._server.close()
-                self._server = None
+            self._server = None
             self._reason = self._reason or "the run has ended"
 
 

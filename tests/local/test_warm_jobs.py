@@ -39,20 +39,24 @@ def warm_run(tmp_path_factory):
     (root / "lib").mkdir()
     (root / "lib" / "helper.py").write_text("VALUE = 1\n")
     jobs = Jobs()
-    service = warm_jobs.WarmJobs(jobs, root / "server", cores=2)
+    with pytest.MonkeyPatch.context() as patch:  # a run's own server (tests/conftest.py: _warm_pool)
+        patch.setattr(warm_jobs, "_pool", None)
+        service = warm_jobs.WarmJobs(jobs, root / "server", cores=2)
     yield root, service
     service.close()
     jobs.close()
 
 
-def context(root: Path, service: warm_jobs.WarmJobs | None, isolated: bool = False) -> StepContext:
+def context(
+    root: Path, service: warm_jobs.WarmJobs | None, isolated: bool = False, jobs: Jobs | None = None
+) -> StepContext:
     services = {warm_jobs.SERVICE: service} if service else {}
-    return job_context(root, {"Name": "Job"}, work=root, services=services, isolated=isolated)
+    return job_context(root, {"Name": "Job"}, work=root, services=services, isolated=isolated, jobs=jobs)
 
 
-def run(root: Path, service, mode: str, **env: str) -> tuple[str, str]:
+def run(root: Path, service, mode: str, jobs: Jobs | None = None, **env: str) -> tuple[str, str]:
     """(the job's output or its failure, the step log)."""
-    ctx = context(root, service)
+    ctx = context(root, service, jobs=jobs)
     job_env = {
         **os.environ,
         "OMP_NUM_THREADS": "2",
@@ -111,3 +115,69 @@ def test_what_importing_scikit_learn_sets_is_alike_unset_or_set_to_its_value():
     assert env_reason({}, dict(PRELOAD_DEFAULTS)) is None
     reason = env_reason({"KMP_DUPLICATE_LIB_OK": "FALSE"}, {})
     assert reason == "its environment sets KMP_DUPLICATE_LIB_OK unlike the warm server's"
+
+
+SLEEPER = """
+import os, sys, time
+import numpy
+open(sys.argv[1] + ".tmp", "w").write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
+"""
+
+
+def test_runs_in_a_warm_pool_share_one_server_and_each_job_still_dies_with_its_run(
+    warm_run, tmp_path, no_warm_pool
+):
+    """Two runs (each a WarmJobs over Jobs of its own) in one warm_pool: one server, whose workers
+    print as fresh processes do; a run that stops kills its job's worker and leaves the server to
+    the other run; the server ends with the pool."""
+    import threading
+    import time
+
+    root, _ = warm_run
+    with warm_jobs.warm_pool() as pool:
+        first_jobs, second_jobs = Jobs(), Jobs()
+        first = warm_jobs.WarmJobs(first_jobs, tmp_path / "first", cores=2)
+        second = warm_jobs.WarmJobs(second_jobs, tmp_path / "second", cores=2)
+        out, log = run(root, first, "ok", jobs=first_jobs)
+        assert "forked from a warm server of this process's warm_pool" in log
+        assert out == run(root, None, "ok")[0]
+        server = first.server()[0]
+        assert server is not None and second.server()[0] is server and pool.server(first.env)[0] is server
+        assert not (tmp_path / "first").exists() and not (tmp_path / "second").exists()
+
+        (root / "code" / "sleeper.py").write_text(SLEEPER)
+        pid_file = tmp_path / "worker.pid"
+        command = [sys.executable, str(root / "code" / "sleeper.py"), str(pid_file)]
+        ctx = context(root, second, jobs=second_jobs)
+        outcome: list[BaseException] = []
+
+        def job() -> None:
+            try:
+                warm_jobs.run_script_job(ctx, command, {**second.env}, cwd=root / "code")
+            except BaseException as err:  # noqa: BLE001 (the stopped job's failure, asserted below)
+                outcome.append(err)
+
+        thread = threading.Thread(target=job)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        second_jobs.close()  # the second run stops
+        thread.join(30)
+        assert not thread.is_alive() and isinstance(outcome[0], StepFailed)
+        while time.monotonic() < deadline:  # the server reaps the killed worker
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the worker {worker} of the stopped run still runs")
+        first.close()
+        assert server.proc.poll() is None  # the pool's server outlives its runs
+        assert run(root, warm_jobs.WarmJobs(Jobs(), tmp_path / "third", cores=2), "ok")[0] == out
+        first_jobs.close()
+    assert server.proc.wait(10) is not None  # the pool closed: its server ended
