@@ -93,8 +93,9 @@ class StepContext:
         the failure name instead (a warm trial's client shows the cold trial's command)."""
         label = shown or command
         name = Path(label[1]).name if len(label) > 1 else label[0]
-        if self.isolated:
+        if self.isolated:  # (a warm job's client: its worker enters the client's namespaces)
             command, env = wrap(command, env)
+            shown = shown and wrap(shown, env)[0]
         self.log.write(f"$ {' '.join(shown or command)}\n")
         self.log.flush()
         jobs = self.jobs or shared_jobs()

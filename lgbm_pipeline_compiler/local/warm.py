@@ -14,13 +14,15 @@ the trial's own file, its own modules (``step_common``) imported from its own co
 interpreter's exit status and traceback. The trial's log shows the cold command line, as SageMaker
 runs the script; its output, exit code and model are those of a cold trial.
 
+A trial with network isolation is warm too: its client runs under ``unshare -rn`` as the cold
+trial would, and the worker enters the client's user and network namespaces (warm_server.py).
+
 A custom (non-bundled) script is warm on the same terms: only allowlisted libraries are imported
 ahead, the script itself always runs fresh. What a worker shares with the server and a cold trial
 would not: Python's hash seed (string set order is the same in every trial; it is random per cold
 trial) and modules already imported. A script that sets OpenMP or BLAS environment variables before
 importing those libraries would not get them: use the cold path. The cold path (a fresh process per
 trial) is used when ``LGBM_PIPELINE_COLD_TRIALS=1``, when the script imports none of them, when the
-step declares network isolation (a worker would not be in the trial's namespace), when the
 platform has no ``fork`` or Unix sockets, and when the server is not ready (an import failed or
 wrote output, such as a warning a cold trial would print in its log); the step log says which.
 """
@@ -140,8 +142,6 @@ def start(
     ``env`` is the trials' environment without what differs between them."""
     if cold_forced():
         return None, f"each trial runs in a fresh process ({COLD_TRIALS} is set)"
-    if getattr(ctx, "isolated", False):  # (the server would have to start in the trials' namespace)
-        return None, "each trial runs in a fresh process (network isolation)"
     if not supported():
         return None, "each trial runs in a fresh process (no fork or Unix sockets here)"
     folder = ctx.work / WARM_DIR

@@ -9,6 +9,10 @@ trial's argv, working dir and environment; then it waits for the worker's wait s
 same way: its exit code, or killed by its signal, as the supervisor expects of a job. Killed itself
 (the run stopping, or the runner gone), it closes the lifeline, and the worker kills its group.
 
+It also hands over its user and network namespaces (``/proc/self/ns/user`` and ``net``): a job with
+network isolation runs its client under ``unshare -rn``, and the worker enters the client's
+namespaces, so that it has no network, as the cold job would not.
+
 If the server cannot be reached, nothing has started: it execs ``python SCRIPT ARGS`` (the cold
 trial), so a trial never depends on the server being alive. Standard library only.
 """
@@ -45,6 +49,19 @@ def _connect(socket_dir: str) -> socket.socket:
     return sock
 
 
+def _namespaces() -> list[int]:
+    """This process's user and network namespaces, opened (none where /proc does not show them)."""
+    fds: list[int] = []
+    try:
+        for kind in ("user", "net"):
+            fds.append(os.open(f"/proc/self/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        return []
+    return fds
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 3:
         print("usage: warm_client.py SOCKET_DIR SCRIPT ARGS...", file=sys.stderr)
@@ -57,15 +74,18 @@ def main(argv: list[str]) -> int:
         _cold(trial)
         return 127  # (execv does not return)
     lifeline, keep = os.pipe()
+    namespaces = _namespaces()
     try:
-        socket.send_fds(sock, [HEADER.pack(len(payload))], [0, 1, 2, lifeline])
+        socket.send_fds(sock, [HEADER.pack(len(payload))], [0, 1, 2, lifeline, *namespaces])
         sock.sendall(payload)
     except OSError:
         sock.close()
-        os.close(lifeline)
+        for fd in (lifeline, *namespaces):
+            os.close(fd)
         _cold(trial)
         return 127
-    os.close(lifeline)
+    for fd in (lifeline, *namespaces):
+        os.close(fd)
     reply = b""
     while not reply.endswith(b"\n"):
         try:

@@ -11,11 +11,13 @@ environment, working dir, argv, stdio, ``sys.path`` (the script's dir, then the 
 as the interpreter builds it), exit status and traceback. The step log shows the cold command,
 as SageMaker runs it, and its output is the cold job's.
 
+A job with network isolation is warm too: its client runs under ``unshare -rn``, as the cold job
+would, and its worker enters the client's namespaces, so it has no network either.
+
 What a warm job shares with the server that a cold one would not: the modules already imported
 (never the job's own: step_common and the script are imported by each worker from its own dirs)
 and Python's hash seed. A job runs cold, with the reason in its step log, when
-``LGBM_PIPELINE_COLD_JOBS=1``; when it declares network isolation (the worker would not be in its
-namespace); when its environment differs from the server's in a variable that a library reads at
+``LGBM_PIPELINE_COLD_JOBS=1``; when its environment differs from the server's in a variable that a library reads at
 import (:data:`IMPORT_ENV`: OpenMP and BLAS thread counts, locale, Python's own flags); when a
 PYTHONPATH entry of the job holds its own copy of a preloaded package; and when the server is
 not ready (no fork or Unix sockets, an import failed or wrote output).
@@ -191,7 +193,7 @@ class WarmJobs:
 
     def why_cold(self, ctx: StepContext, env: dict[str, str]) -> str | None:
         """Why this job must run in a fresh process, or None."""
-        return "network isolation" if ctx.isolated else env_reason(env, self.env)
+        return env_reason(env, self.env)
 
     def run(self, ctx: StepContext, command: list[str], env: dict[str, str], cwd: Path | None) -> str:
         """:meth:`StepContext.run_script` of ``python SCRIPT ARGS`` (``command``), warm when it can be."""

@@ -10,6 +10,9 @@ trial clients (warm_client.py) on the Unix socket ``SOCKET``. A client sends its
 stderr and the read end of a lifeline pipe, with the trial's argv, working dir and environment; the
 server forks a worker, reaps it and sends the client its wait status. The worker:
 
+- enters the client's user and network namespaces where they are not the server's (a job with
+  network isolation: its client runs under ``unshare -rn``), so that it has no network either; a
+  worker that cannot enter them fails the job before the script runs, never runs it with network;
 - leads a process group of its own (its subprocesses join it);
 - kills that group (SIGKILL) when the client ends: the client is the job the run supervises, so a
   trial stopped with the run, or left behind by a runner killed with ``kill -9``, ends with it;
@@ -83,10 +86,12 @@ def _quiet_imports(script_dir: str, modules: list[str]) -> str | None:
 
 
 class Request:
-    """A trial: the client's stdin, stdout, stderr and lifeline, and what to run where."""
+    """A trial: the client's stdin, stdout, stderr and lifeline (and its user and network
+    namespaces, where it could open them), and what to run where."""
 
     def __init__(self, fds: list[int], payload: dict) -> None:
-        self.fds = fds
+        self.fds = fds[:4]
+        self.namespaces = fds[4:]
         self.argv: list[str] = payload["argv"]
         self.cwd: str = payload["cwd"]
         self.env: dict[str, str] = payload["env"]
@@ -94,9 +99,9 @@ class Request:
 
 def _receive(conn: socket.socket) -> Request:
     conn.settimeout(30)
-    head, fds, _, _ = socket.recv_fds(conn, HEADER.size, 4)
+    head, fds, _, _ = socket.recv_fds(conn, HEADER.size, 6)
     try:
-        if len(head) != HEADER.size or len(fds) != 4:
+        if len(head) != HEADER.size or len(fds) not in (4, 6):
             raise ValueError("malformed request")
         (size,) = HEADER.unpack(head)
         if size > MAX_REQUEST:
@@ -150,7 +155,7 @@ def serve(listener: socket.socket) -> Request:
             for sock in (listener, conn, *workers.values()):
                 sock.close()
             return request
-        for fd in request.fds:
+        for fd in (*request.fds, *request.namespaces):
             os.close(fd)
         workers[pid] = conn
 
@@ -183,8 +188,40 @@ def _watch(lifeline: int) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
+NAMESPACES = (("user", 0x10000000), ("net", 0x40000000))
+"""The namespaces a worker takes from its client, in the order they are entered (CLONE_NEWUSER
+first: it gives the capabilities in the client's user namespace that entering its network
+namespace needs)."""
+
+
+def _join(namespaces: list[int]) -> None:
+    """Enter the client's namespaces that differ from this process's (setns(2); a worker is still
+    single-threaded here, as entering a user namespace requires)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for fd, (kind, flag) in zip(namespaces, NAMESPACES, strict=True):
+        theirs, ours = os.fstat(fd), os.stat(f"/proc/self/ns/{kind}")
+        if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino) and libc.setns(fd, flag) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"entering the job's {kind} namespace: {os.strerror(error)}")
+    for fd in namespaces:
+        os.close(fd)
+
+
 def _enter(request: Request) -> str:
-    """Become the trial's process: group, stdio, lifeline, environment, dir, argv, sys.path."""
+    """Become the trial's process: namespaces, group, stdio, lifeline, environment, dir, argv,
+    sys.path."""
+    if request.namespaces:
+        try:
+            _join(request.namespaces)
+        except OSError as err:  # never run the job with the network its client does not have
+            os.write(
+                request.fds[2],
+                f"warm worker: {err.strerror}; LGBM_PIPELINE_COLD_JOBS=1 and "
+                f"LGBM_PIPELINE_COLD_TRIALS=1 run every job in a fresh process\n".encode(),
+            )
+            os._exit(1)
     os.setpgid(0, 0)
     stdin, stdout, stderr, lifeline = request.fds
     for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):

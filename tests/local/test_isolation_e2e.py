@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import socket
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lgbm_pipeline_compiler.cli import main
-from lgbm_pipeline_compiler.local.processes import NO_PROXY_ENV, namespace_available, wrap
+from lgbm_pipeline_compiler.local.processes import NO_PROXY_ENV, Jobs, namespace_available, wrap
 from lgbm_pipeline_compiler.local.records import FAILED, SUCCEEDED, RunStore
 
 from ..test_compile_production import make_wheel
@@ -82,6 +83,10 @@ def test_census_isolated_everywhere_with_bundled_wheels_runs(project, tmp_path):
     if namespace_available():  # every job process ran in a network namespace of its own
         for text in [logs["Preprocess"], logs["Evaluate"], *(p.read_text() for p in trial_logs)]:
             assert "$ unshare -rn -- " in text
+    # warm all the same: each worker entered its client's namespaces (test_an_isolated_job_has_no_network)
+    for step in ("Preprocess", "Evaluate", "ModelBiasCheck", "ModelExplainabilityCheck"):
+        assert "note: the job runs in a worker forked from " in logs[step], step
+    assert "trials run in workers forked from one process" in logs["Tune"]
 
 
 def test_the_same_census_installing_from_pypi_fails_at_the_first_install(project, tmp_path):
@@ -133,29 +138,54 @@ def loopback_server():
     server.close()
 
 
-CONNECT = "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5); print('connected')"
+CONNECT = """import os, socket, sys
+import numpy
+print("uid", os.getuid(), flush=True)
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+print("connected")
+"""
 
 
 @pytest.mark.skipif(not namespace_available(), reason="this kernel gives no unprivileged network namespace")
-def test_an_isolated_job_has_no_network(tmp_path, loopback_server):
+@pytest.mark.parametrize("warm", [False, True], ids=["fresh-process", "warm-worker"])
+def test_an_isolated_job_has_no_network(tmp_path, loopback_server, warm, no_warm_pool):
+    """In a fresh process (`unshare -rn`) as in a worker of the run's warm server (which enters its
+    client's namespaces): root of a user namespace of its own, and no network."""
     import sys
 
     from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
     from lgbm_pipeline_compiler.local.store import ObjectStore
+    from lgbm_pipeline_compiler.local.warm_jobs import SERVICE, WarmJobs, run_script_job
 
-    def context(isolated: bool) -> StepContext:
-        log = (tmp_path / f"log-{isolated}.txt").open("w")
-        return StepContext(
+    script = tmp_path / "connect.py"
+    script.write_text(CONNECT)
+    service = WarmJobs(Jobs(), tmp_path / "server", cores=1) if warm else None
+
+    def run(isolated: bool) -> tuple[str, str]:
+        log = io.StringIO()
+        ctx = StepContext(
             step={"Name": "Job"}, resolve=lambda v: v, store=ObjectStore(tmp_path), work=tmp_path, log=log,
             execution_id="x", work_dir=tmp_path, cores=1, region="us-east-1", account="111122223333",
-            isolated=isolated,
+            isolated=isolated, services={SERVICE: service} if service else {},
         )  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        try:
+            return run_script_job(
+                ctx, [sys.executable, str(script), str(loopback_server)], env
+            ), log.getvalue()
+        except StepFailed as err:
+            return f"failed: {err}", log.getvalue()
 
-    command = [sys.executable, "-c", CONNECT, str(loopback_server)]
-    assert "connected" in context(False).run_script(command)
-    with pytest.raises(StepFailed) as err:
-        context(True).run_script(command)
-    assert "Network is unreachable" in str(err.value)
+    try:
+        out, log = run(False)
+        assert "connected" in out and f"uid {os.getuid()}" in out
+        out, log = run(True)
+    finally:
+        if service is not None:
+            service.close()
+    assert out.startswith("failed: ") and "Network is unreachable" in out and "uid 0" in out
+    assert f"$ unshare -rn -- {sys.executable} {script} " in log
+    assert ("forked from the run's warm server" in log) is warm, log
 
 
 def test_without_namespaces_isolation_points_every_proxy_at_a_closed_port(monkeypatch):
