@@ -11,7 +11,7 @@ import sys
 
 import boto3
 import pytest
-from conftest import BUCKET, FUNCTION, LAMBDA_ROLE, LAMBDA_TRUST, REGION, SHIP_SPEC
+from ship.account import BUCKET, FUNCTION, LAMBDA_ROLE, LAMBDA_TRUST, REGION, SHIP_SPEC
 
 pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
 

@@ -12,7 +12,7 @@ import zipfile
 from datetime import datetime, timezone
 
 import pytest
-from conftest import BUCKET, FUNCTION, HANDLER_EDIT, LAMBDA_ROLE, PIPELINE, REGION, SHIP_SPEC
+from ship.account import BUCKET, FUNCTION, HANDLER_EDIT, LAMBDA_ROLE, PIPELINE, REGION, SHIP_SPEC
 
 from lgbm_pipeline_compiler.ship import aws as ship_aws
 from lgbm_pipeline_compiler.ship.function import handler_files, handler_zip

@@ -10,7 +10,7 @@ import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from conftest import BUCKET, FUNCTION, LAMBDA_ROLE, PIPELINE, REGION, SHIP_SPEC, recording_session
+from ship.account import BUCKET, FUNCTION, LAMBDA_ROLE, PIPELINE, REGION, SHIP_SPEC, recording_session
 
 from lgbm_pipeline_compiler.ship import aws as ship_aws
 from lgbm_pipeline_compiler.ship.aws import ShipEnvironmentError, ShipError, ShipInputError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import FUNCTION, REGION
+from ship.account import FUNCTION, REGION
 
 from lgbm_pipeline_compiler.ship import aws as ship_aws
 from lgbm_pipeline_compiler.ship.function import apply_function, code_sha256, desired_function, plan_function

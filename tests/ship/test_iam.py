@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import botocore.session
 import pytest
-from conftest import REGION, SHIP_SPEC
+from ship.account import REGION, SHIP_SPEC
 
 from lgbm_pipeline_compiler.compiler import Compiled
 from lgbm_pipeline_compiler.lint.requests import walk_steps

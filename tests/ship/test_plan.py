@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FUNCTION, PIPELINE, SHIP_SPEC
+from ship.account import FUNCTION, PIPELINE, SHIP_SPEC
 from test_deploy import deploy
 
 from lgbm_pipeline_compiler.ship.plan import make_plan, render_plan

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import REGION
+from ship.account import REGION
 
 from lgbm_pipeline_compiler.ship import aws as ship_aws
 from lgbm_pipeline_compiler.ship.watch import failure_lines, log_lines, progress_lines, snapshot, watch
