@@ -11,7 +11,7 @@ same way: its exit code, or killed by its signal, as the supervisor expects of a
 
 It also hands over its user and network namespaces (``/proc/self/ns/user`` and ``net``): a job with
 network isolation runs its client under ``unshare -rn``, and the worker enters the client's
-namespaces, so that it has no network, as the cold job would not.
+namespaces, so that it has no network, as the cold job has none.
 
 If the server cannot be reached, nothing has started: it execs ``python SCRIPT ARGS`` (the cold
 trial), so a trial never depends on the server being alive. Standard library only.
