@@ -88,3 +88,21 @@ def test_text_outside_latin1_is_written_as_its_closest_latin1():
     assert latin1("p ≥ 0.5 — ok ✓ ⚠️ 中") == "p >= 0.5 - ok ok ! ?"
     pages, text = pdf_text(html_to_pdf("<h1>Drift ≥ 0.1 — 中</h1><p>x · y</p>", "t"))
     assert pages == 1 and "Drift >= 0.1 - ?" in text and "x · y" in text
+
+
+def test_every_chart_dot_is_drawn_as_a_square_of_its_width():
+    """fpdf2 draws a circle as arcs (seconds for a beeswarm): each dot of this package's charts goes
+    to the PDF as a square with the circle's centre and width, its fill and opacity kept."""
+    import re
+
+    from lgbm_pipeline_compiler.report.pdf import CIRCLE, SVG, _square
+
+    page = report_page()
+    circles = re.findall(r"<circle\b[^>]*>", page)
+    assert len(circles) == 3 * 2  # the beeswarm: three rows, two features
+    squares = [CIRCLE.sub(_square, svg) for svg in SVG.findall(page)]
+    assert not any("<circle" in svg for svg in squares)
+    dot = "<circle cx='10.5' cy='27.0' r='2.2' fill='#2f46d4' opacity='0.75'/>"
+    assert CIRCLE.sub(_square, dot) == (
+        "<rect x='8.30' y='24.80' width='4.40' height='4.40' fill='#2f46d4' opacity='0.75'/>"
+    )
