@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -56,37 +55,29 @@ def data_dir() -> Path:
 
 
 _SERVER: dict[str, Any] = {}
-"""This test process's warm job server (started by the first job that can use it), and its env."""
+"""This test process's warm job pool, its one server (started by the first job that can use it, or
+None: every job runs cold) and the environment that server imports with."""
 
 
 def _warm_server(env: dict[str, str]) -> Any:
     """The process's warm job server if a job with ``env`` can run in one of its workers, else None.
 
-    The local runner's (local/warm_jobs.py): LightGBM, scikit-learn, pandas and NumPy imported once,
-    each job a forked worker that runs the script exactly as ``python script args``: its argv,
-    environment, working dir, sys.path (its dir, then its PYTHONPATH), output and exit status.
-    ``LGBM_PIPELINE_COLD_JOBS=1`` runs every job in a fresh interpreter instead."""
+    The local runner's (local/warm_jobs.py, a WarmPool of this process): LightGBM, scikit-learn,
+    pandas and NumPy imported once, each job a forked worker that runs the script exactly as
+    ``python script args``: its argv, environment, working dir, sys.path (its dir, then its
+    PYTHONPATH), output and exit status. ``LGBM_PIPELINE_COLD_JOBS=1`` runs every job in a fresh
+    interpreter instead; so does a job whose import environment is not the server's."""
     from lgbm_pipeline_compiler.local import warm, warm_jobs
-    from lgbm_pipeline_compiler.local.processes import Jobs
 
     if warm_jobs.cold_forced() or not warm.supported():
         return None
-    if "env" not in _SERVER:  # started with run_script's default environment
+    if "pool" not in _SERVER:  # its server imports with run_script's default environment
         _SERVER["env"] = {k: v for k, v in os.environ.items() if not k.startswith("SM_")} | {
             "OMP_NUM_THREADS": "1"
         }
-        folder = Path(tempfile.mkdtemp(prefix="lgbm-warm-tests-"))
-        (folder / "code").mkdir()
-        jobs = Jobs()
-        server, _ = warm.launch(jobs, folder, folder / "code", warm_jobs.PRELOADS, _SERVER["env"])
-        _SERVER["server"] = server
-
-        def stop() -> None:
-            if server is not None:
-                server.close()
-            jobs.close()
-
-        atexit.register(stop)
+        pool = warm_jobs.WarmPool()
+        atexit.register(pool.close)
+        _SERVER["pool"], _SERVER["server"] = pool, pool.server(_SERVER["env"])[0]
     if _SERVER["server"] is None or warm_jobs.env_reason(env, _SERVER["env"]):
         return None
     return _SERVER["server"]

@@ -17,10 +17,10 @@ would, and its worker enters the client's namespaces, so it has no network eithe
 What a warm job shares with the server that a cold one would not: the modules already imported
 (never the job's own: step_common and the script are imported by each worker from its own dirs)
 and Python's hash seed. A job runs cold, with the reason in its step log, when
-``LGBM_PIPELINE_COLD_JOBS=1``; when its environment differs from the server's in a variable that a library reads at
-import (:data:`IMPORT_ENV`: OpenMP and BLAS thread counts, locale, Python's own flags); when a
-PYTHONPATH entry of the job holds its own copy of a preloaded package; and when the server is
-not ready (no fork or Unix sockets, an import failed or wrote output).
+``LGBM_PIPELINE_COLD_JOBS=1``; when its environment differs from the server's in a variable that
+a library reads at import (:data:`IMPORT_ENV`: OpenMP and BLAS thread counts, locale, Python's own
+flags); when a PYTHONPATH entry of the job holds its own copy of a preloaded package; and when the
+server is not ready (no fork or Unix sockets, an import failed or wrote output).
 
 Inside :func:`warm_pool`, the runs of one process (a notebook, a sweep, a test session) share their
 warm job servers instead of each starting its own: one per import environment, kept until the
@@ -96,6 +96,18 @@ def env_reason(env: Mapping[str, str], server_env: Mapping[str, str]) -> str | N
     return _own_package(env)
 
 
+def _start(jobs: Jobs, folder: Path, env: Mapping[str, str]) -> tuple[warm.WarmTrials | None, str]:
+    """A job server started in ``folder`` (an empty ``code`` dir its working dir, the socket beside
+    it), importing :data:`PRELOADS` with ``env``; or None and why not."""
+    shutil.rmtree(folder, ignore_errors=True)  # (an earlier attempt's)
+    try:
+        (folder / "code").mkdir(parents=True, mode=0o700)
+        folder.chmod(0o700)  # the socket's dir: only this user connects
+    except OSError as err:
+        return None, f"its dir cannot be made: {err}"
+    return warm.launch(jobs, folder, folder / "code", PRELOADS, env)
+
+
 class WarmPool:
     """Warm job servers shared by the runs of one process while :func:`warm_pool` is open."""
 
@@ -110,20 +122,14 @@ class WarmPool:
         """The pool's live server for jobs of ``env``'s import environment (started if need be)."""
         key = (tuple(sorted(_import_env(env).items())), env.get("PYTHONPATH", ""))
         with self._lock:
-            server = self._servers.pop(key, None)
+            server = self._servers.get(key)
             if server is not None and server.proc.poll() is None:
-                self._servers[key] = server
                 return server, ""
             if server is not None:  # (it ended: its jobs ran cold, as a client that cannot connect does)
+                del self._servers[key]
                 server.close()
             self._started += 1
-            folder = self._folder / f"server-{self._started}"
-            try:
-                (folder / "code").mkdir(parents=True, mode=0o700)
-                folder.chmod(0o700)  # the socket's dir: only this user connects
-            except OSError as err:
-                return None, f"its dir cannot be made: {err}"
-            server, reason = warm.launch(self._jobs, folder, folder / "code", PRELOADS, env)
+            server, reason = _start(self._jobs, self._folder / f"server-{self._started}", env)
             if server is not None:
                 self._servers[key] = server
             return server, reason
@@ -175,20 +181,11 @@ class WarmJobs:
     def server(self) -> tuple[warm.WarmTrials | None, str]:
         """The ready server (started by the first call), or None and why not."""
         with self._lock:
-            if self._server is None and self._reason is None and self._pool is not None:
-                self._server, self._reason = self._pool.server(self.env)
-            elif self._server is None and self._reason is None:
-                code = self._folder / "code"
-                try:
-                    shutil.rmtree(self._folder, ignore_errors=True)  # (an earlier attempt's)
-                    code.mkdir(parents=True, mode=0o700)
-                    self._folder.chmod(0o700)  # the socket's dir: only this user connects
-                except OSError as err:
-                    self._reason = f"its dir cannot be made: {err}"
+            if self._server is None and self._reason is None:
+                if self._pool is not None:
+                    self._server, self._reason = self._pool.server(self.env)
                 else:
-                    self._server, self._reason = warm.launch(
-                        self._jobs, self._folder, code, PRELOADS, self.env
-                    )
+                    self._server, self._reason = _start(self._jobs, self._folder, self.env)
             return self._server, self._reason or ""
 
     def why_cold(self, ctx: StepContext, env: dict[str, str]) -> str | None:
@@ -204,7 +201,9 @@ class WarmJobs:
         if server is None:
             ctx.log.write(f"note: the job runs in a fresh process ({reason})\n")
             return ctx.run_script(command, env=env, cwd=cwd)
-        owner = "a warm server of this process's warm_pool" if self._pool else "the run's warm server"
+        owner = (
+            "a warm server of this process's warm_pool" if self._pool is not None else "the run's warm server"
+        )
         ctx.log.write(
             f"note: the job runs in a worker forked from {owner}, which imported "
             f"{', '.join(PRELOADS)} ({COLD_JOBS}=1: a fresh process)\n"

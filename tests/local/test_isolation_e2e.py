@@ -19,7 +19,7 @@ from lgbm_pipeline_compiler.local.processes import NO_PROXY_ENV, Jobs, namespace
 from lgbm_pipeline_compiler.local.records import FAILED, SUCCEEDED, RunStore
 
 from ..test_compile_production import make_wheel
-from .conftest import builtin_engine, fast_spec_text, replace_all, small_tuning
+from .conftest import builtin_engine, fast_spec_text, job_context, replace_all, small_tuning
 
 pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
 
@@ -153,8 +153,7 @@ def test_an_isolated_job_has_no_network(tmp_path, loopback_server, warm, no_warm
     client's namespaces): root of a user namespace of its own, and no network."""
     import sys
 
-    from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
-    from lgbm_pipeline_compiler.local.store import ObjectStore
+    from lgbm_pipeline_compiler.local.context import StepFailed
     from lgbm_pipeline_compiler.local.warm_jobs import SERVICE, WarmJobs, run_script_job
 
     script = tmp_path / "connect.py"
@@ -162,12 +161,11 @@ def test_an_isolated_job_has_no_network(tmp_path, loopback_server, warm, no_warm
     service = WarmJobs(Jobs(), tmp_path / "server", cores=1) if warm else None
 
     def run(isolated: bool) -> tuple[str, str]:
-        log = io.StringIO()
-        ctx = StepContext(
-            step={"Name": "Job"}, resolve=lambda v: v, store=ObjectStore(tmp_path), work=tmp_path, log=log,
-            execution_id="x", work_dir=tmp_path, cores=1, region="us-east-1", account="111122223333",
-            isolated=isolated, services={SERVICE: service} if service else {},
-        )  # fmt: skip
+        services = {SERVICE: service} if service else {}
+        ctx = job_context(
+            tmp_path, {"Name": "Job"}, work=tmp_path, cores=1, isolated=isolated, services=services
+        )
+        log = ctx.log
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         try:
             return run_script_job(
