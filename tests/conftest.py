@@ -127,12 +127,19 @@ _ONE_PARSER_DIRS = frozenset({"attacks", "lint", "spec"})
 def _warm_pool():
     """The in-process local runs of a worker share warm job servers (local.warm_jobs.warm_pool), as a
     notebook's runs can: each run would otherwise import NumPy, pandas, scikit-learn and LightGBM
-    again in a server of its own. Runs in subprocesses (the CLI, the shared runs) and the modules
-    that test a run's own server (`no_warm_pool`) start one per run."""
+    again in a server of its own (Tune steps' trials too). Runs in subprocesses started with
+    `warm_pool_env` (the shared runs, the kill -9 test, library_usage.py) ask this pool for their
+    servers; other subprocesses and the tests of a run's own server (`no_warm_pool`) start their own."""
     from lgbm_pipeline_compiler.local.warm_jobs import warm_pool
 
-    with warm_pool():
-        yield
+    with warm_pool() as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def warm_pool_env(_warm_pool) -> dict[str, str]:
+    """For the environment of a subprocess whose runs are to use the worker's warm pool."""
+    return _warm_pool.environ()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +15,13 @@ pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_example(name: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_example(
+    name: str, *args: str, timeout: int = 600, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO / "examples" / name), *args],
         cwd=REPO,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -35,8 +39,9 @@ def test_extend_pipeline_adds_a_fail_step_and_writes_the_compiled_pipeline(tmp_p
     assert '"Name": "F1BelowThreshold"' in proc.stdout
 
 
-def test_library_usage_validates_compiles_and_runs_locally(tmp_path):
-    proc = run_example("library_usage.py", "--work-dir", str(tmp_path / "work"), "--trials", "2")
+def test_library_usage_validates_compiles_and_runs_locally(tmp_path, warm_pool_env):
+    env = {**os.environ, **warm_pool_env}  # (its run's jobs and trials: the worker's warm servers)
+    proc = run_example("library_usage.py", "--work-dir", str(tmp_path / "work"), "--trials", "2", env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert any(

@@ -52,6 +52,7 @@ PRELOADABLE = frozenset({"lightgbm", "numpy", "pandas", "scipy", "sklearn"})
 SERVER = str(Path(__file__).with_name("warm_server.py"))
 CLIENT = str(Path(__file__).with_name("warm_client.py"))
 SOCKET_NAME = "sock"  # (warm_client.SOCKET_NAME: the client imports nothing of the package)
+MODULES_NAME = "modules"  # (warm_server.MODULES_NAME: beside the socket)
 WARM_DIR = "warm"
 """The step dir's subdir of the server: ``code/`` (its working dir) and the socket."""
 READY_SECONDS = 600.0
@@ -100,7 +101,7 @@ class WarmTrials:
 
     def command(self, cold: list[str]) -> list[str]:
         """The job command of the trial whose cold command is ``python SCRIPT ARGS...``."""
-        return [python(), "-I", "-S", CLIENT, str(self.folder), *cold[1:]]
+        return client_command(self.folder, cold)
 
     def close(self) -> str:
         """Stop the server; what it wrote after ``ready`` (nothing, unless it failed).
@@ -124,6 +125,47 @@ class WarmTrials:
             self.reader.join(10)
         shutil.rmtree(self.folder, ignore_errors=True)
         return "".join(self.output[1:])
+
+
+def client_command(folder: Path, cold: list[str]) -> list[str]:
+    """The job command that runs ``python SCRIPT ARGS...`` (``cold``) in a worker of the server in ``folder``."""
+    return [python(), "-I", "-S", CLIENT, str(folder), *cold[1:]]
+
+
+@dataclass(frozen=True)
+class Borrowed:
+    """A server that a warm pool owns (warm_jobs.warm_pool): a run's jobs or trials use it as their
+    own, and closing it leaves it running for the pool's other runs."""
+
+    folder: Path
+
+    def command(self, cold: list[str]) -> list[str]:
+        return client_command(self.folder, cold)
+
+    def close(self) -> str:
+        return ""
+
+
+def imported_modules(folder: Path) -> set[str]:
+    """The top-level names of the modules the server in ``folder`` imported (warm_server.py writes
+    them before it is ready)."""
+    try:
+        return set((folder / MODULES_NAME).read_text().split())
+    except OSError:
+        return set()
+
+
+def module_names(paths: list[str]) -> set[str]:
+    """The top-level module names that files and dirs at ``paths`` (relative to a sys.path entry)
+    provide: ``x.py``, ``x.pyc``, an extension ``x.*.so``, a package or namespace dir ``x/``."""
+    names = set()
+    for path in paths:
+        first, _, rest = path.strip("/").partition("/")
+        if rest or path.endswith("/"):
+            names.add(first)
+        elif first.endswith((".py", ".pyc", ".so", ".pyd")):
+            names.add(first.split(".")[0])
+    return {name for name in names if name.isidentifier()}
 
 
 def _read(proc: subprocess.Popen, output: list[str], first: threading.Event) -> None:

@@ -23,21 +23,31 @@ flags); when a PYTHONPATH entry of the job holds its own copy of a preloaded pac
 server is not ready (no fork or Unix sockets, an import failed or wrote output).
 
 Inside :func:`warm_pool`, the runs of one process (a notebook, a sweep, a test session) share their
-warm job servers instead of each starting its own: one per import environment, kept until the
-pool closes. Runs share nothing more than a run's jobs share with each other, the preloaded
-modules: each job still runs in a worker forked for it, which dies with its client, a job of its
-own run, when that run stops or its runner is killed.
+warm servers instead of each starting its own: one per import environment, kept until the pool
+closes. A Tune step's trials use them too (:func:`pooled_trials`) when its script imports nothing
+at its top level that the pool's servers do not import ahead and its code dir provides none of the
+modules they imported. Processes started with :meth:`WarmPool.environ` in their environment
+(``LGBM_PIPELINE_WARM_POOL``: ``lgbm-pipeline run`` commands a sweep starts) ask the pool for
+their servers over a Unix socket in its private dir, and start their own where it does not answer
+(close a pool after the runs it serves have ended: a job whose server ends under it fails).
+Runs share nothing more than a run's jobs share with each other, the preloaded modules: each job
+still runs in a worker forked for it, which dies with its client, a job of its own run, when that
+run stops or its runner is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
 import shutil
+import socket
+import tarfile
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import warm
 from .context import StepContext
@@ -53,6 +63,11 @@ IMPORT_ENV_EXACT = frozenset({"LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "LD_P
 ``PYTHON*`` but PYTHONPATH, which the worker applies): a job whose value differs runs cold."""
 SERVICE = "warm_jobs"
 """The StepContext service name of a run's :class:`WarmJobs`."""
+POOL = "LGBM_PIPELINE_WARM_POOL"
+"""A warm pool's dir, in the environment of the processes it serves (:meth:`WarmPool.environ`)."""
+CONTROL = "control"
+"""The pool dir's Unix socket: a request is one JSON line, the environment; the answer one JSON
+line, the server's dir or why there is none."""
 
 
 def cold_forced() -> bool:
@@ -109,7 +124,8 @@ def _start(jobs: Jobs, folder: Path, env: Mapping[str, str]) -> tuple[warm.WarmT
 
 
 class WarmPool:
-    """Warm job servers shared by the runs of one process while :func:`warm_pool` is open."""
+    """Warm servers shared by the runs of one process, and of the processes it starts with
+    :meth:`environ`, while :func:`warm_pool` is open."""
 
     def __init__(self) -> None:
         self._jobs = Jobs()
@@ -117,11 +133,45 @@ class WarmPool:
         self._servers: dict[tuple[object, ...], warm.WarmTrials] = {}
         self._started = 0
         self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._closed = False
+
+    def environ(self) -> dict[str, str]:
+        """What to add to the environment of a process whose runs are to use this pool's servers
+        (it starts answering their requests on the first call)."""
+        with self._lock:
+            if self._listener is None:
+                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                listener.bind(str(self._folder / CONTROL))
+                listener.listen(16)
+                self._listener = listener
+                threading.Thread(target=self._answer, args=(listener,), daemon=True).start()
+        return {POOL: str(self._folder)}
+
+    def _answer(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # (closed)
+                return
+            threading.Thread(target=self._answer_one, args=(conn,), daemon=True).start()
+
+    def _answer_one(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                server, reason = self.server(dict(json.loads(_line(conn))))
+                answer = {"folder": str(server.folder)} if server is not None else {"reason": reason}
+            except (OSError, ValueError, TypeError) as err:
+                answer = {"reason": f"the request cannot be read: {err}"}
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps(answer).encode() + b"\n")
 
     def server(self, env: Mapping[str, str]) -> tuple[warm.WarmTrials | None, str]:
         """The pool's live server for jobs of ``env``'s import environment (started if need be)."""
         key = (tuple(sorted(_import_env(env).items())), env.get("PYTHONPATH", ""))
         with self._lock:
+            if self._closed:
+                return None, "the warm pool is closed"
             server = self._servers.get(key)
             if server is not None and server.proc.poll() is None:
                 return server, ""
@@ -135,7 +185,13 @@ class WarmPool:
             return server, reason
 
     def close(self) -> None:
+        """Stop its servers (a job still running in one fails: close it after the runs it serves)."""
         with self._lock:
+            self._closed = True
+            if self._listener is not None:
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)  # (wakes its accept)
+                self._listener.close()
             for server in self._servers.values():
                 server.close()
             self._servers.clear()
@@ -144,6 +200,77 @@ class WarmPool:
 
 
 _pool: WarmPool | None = None
+
+
+def _line(conn: socket.socket, limit: int = 1 << 20) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(1 << 16)
+        if not chunk or len(data) > limit:
+            raise ValueError("no complete line")
+        data += chunk
+    return data
+
+
+def _ask(folder: str, env: Mapping[str, str]) -> tuple[warm.Borrowed | None, str]:
+    """A server of the pool in ``folder`` (another process's) for jobs of ``env``, or None and why."""
+    path = os.path.join(folder, CONTROL)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(warm.READY_SECONDS)
+            conn.connect(path)
+            conn.sendall(json.dumps(dict(env)).encode() + b"\n")
+            answer = json.loads(_line(conn))
+    except (OSError, ValueError) as err:
+        return None, f"the warm pool {POOL}={folder} does not answer ({err})"
+    if isinstance(answer, dict) and isinstance(answer.get("folder"), str):
+        return warm.Borrowed(Path(answer["folder"])), ""
+    return None, str(answer.get("reason") if isinstance(answer, dict) else answer)
+
+
+def _borrow(
+    pool: WarmPool | None, remote: str | None, env: Mapping[str, str]
+) -> tuple[warm.Borrowed | None, str]:
+    """A server of ``pool`` (this process's) or else of the pool in dir ``remote``, or None and why."""
+    if pool is not None:
+        server, reason = pool.server(env)
+        return (warm.Borrowed(server.folder) if server is not None else None), reason
+    if remote:
+        return _ask(remote, env)
+    return None, "no warm pool is open"
+
+
+def pooled_trials(
+    code_archive: bytes, program: str, env: Mapping[str, str]
+) -> tuple[warm.Borrowed | None, str]:
+    """A server of the open warm pool for a Tune step's trials (``env``: the trials' environment,
+    without what differs between them) and a line for the step log; or None and why not."""
+    if warm.cold_forced() or not warm.supported() or (_pool is None and not os.environ.get(POOL)):
+        return None, "no warm pool is open"
+    try:
+        with tarfile.open(fileobj=io.BytesIO(code_archive)) as tar:
+            member = tar.extractfile(program)
+            source = member.read() if member is not None else b""
+            folder = str(PurePosixPath(program).parent)
+            prefix = "" if folder == "." else f"{folder}/"
+            names = [name.removeprefix("./") for name in tar.getnames()]
+            own = warm.module_names([name[len(prefix) :] for name in names if name.startswith(prefix)])
+    except (KeyError, OSError, tarfile.TarError) as err:
+        return None, f"the code cannot be read ({err})"
+    modules = warm.preloads(source)
+    extra = [name for name in modules if name not in PRELOADS]
+    if not modules or extra:
+        return None, f"{program} imports {', '.join(extra) or 'none of them'}"
+    server, reason = _borrow(_pool, os.environ.get(POOL), env)
+    if server is None:
+        return None, reason
+    clash = sorted(own & warm.imported_modules(server.folder))
+    if clash:
+        return None, f"the code dir has its own {', '.join(clash)}"
+    return server, (
+        f"trials run in workers forked from one process that imported {', '.join(PRELOADS)}, a "
+        f"server of the open warm pool ({warm.COLD_TRIALS}=1: each in a fresh process)"
+    )
 
 
 @contextlib.contextmanager
@@ -169,22 +296,22 @@ class WarmJobs:
     def __init__(self, jobs: Jobs, folder: Path, cores: int) -> None:
         self.env = {**os.environ, "OMP_NUM_THREADS": str(cores)}
         self._jobs, self._folder = jobs, folder
-        self._server: warm.WarmTrials | None = None
+        self._server: warm.WarmTrials | warm.Borrowed | None = None
         self._reason: str | None = None
-        self._pool = _pool
+        self._pool, self._remote = _pool, os.environ.get(POOL) or None
         if cold_forced():
             self._reason = f"{COLD_JOBS} is set"
         elif not warm.supported():
             self._reason = "no fork or Unix sockets here"
         self._lock = threading.Lock()
 
-    def server(self) -> tuple[warm.WarmTrials | None, str]:
-        """The ready server (started by the first call), or None and why not."""
+    def server(self) -> tuple[warm.WarmTrials | warm.Borrowed | None, str]:
+        """The ready server (the open pool's, else started by the first call), or None and why not."""
         with self._lock:
             if self._server is None and self._reason is None:
-                if self._pool is not None:
-                    self._server, self._reason = self._pool.server(self.env)
-                else:
+                if self._pool is not None or self._remote:
+                    self._server, self._reason = _borrow(self._pool, self._remote, self.env)
+                if self._server is None:
                     self._server, self._reason = _start(self._jobs, self._folder, self.env)
             return self._server, self._reason or ""
 
@@ -201,9 +328,12 @@ class WarmJobs:
         if server is None:
             ctx.log.write(f"note: the job runs in a fresh process ({reason})\n")
             return ctx.run_script(command, env=env, cwd=cwd)
-        owner = (
-            "a warm server of this process's warm_pool" if self._pool is not None else "the run's warm server"
-        )
+        if self._pool is not None:
+            owner = "a warm server of this process's warm_pool"
+        elif isinstance(server, warm.Borrowed):
+            owner = f"a warm server of the warm pool that {POOL} names"
+        else:
+            owner = "the run's warm server"
         ctx.log.write(
             f"note: the job runs in a worker forked from {owner}, which imported "
             f"{', '.join(PRELOADS)} ({COLD_JOBS}=1: a fresh process)\n"
@@ -212,7 +342,7 @@ class WarmJobs:
 
     def close(self) -> None:
         with self._lock:
-            if self._server is not None and self._pool is None:  # (a pool's server outlives the run)
+            if self._server is not None:  # (a pool's, Borrowed, outlives the run)
                 self._server.close()
             self._server = None
             self._reason = self._reason or "the run has ended"

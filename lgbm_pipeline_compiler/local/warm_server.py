@@ -5,7 +5,8 @@ Usage (warm.py starts it as a job of the run, under the supervisor, with the tri
 and the extracted code as its working dir): ``python warm_server.py SOCKET SCRIPT_DIR MODULE...``
 
 It imports the MODULEs with ``SCRIPT_DIR`` first on ``sys.path``, as a trial's script has it,
-prints ``ready PID`` (or ``not-ready: REASON``, then exits: the step runs its trials cold) and accepts
+writes the top-level names of all it imported to ``modules`` beside the socket, prints
+``ready PID`` (or ``not-ready: REASON``, then exits: the step runs its trials cold) and accepts
 trial clients (warm_client.py) on the Unix socket ``SOCKET``. A client sends its stdin, stdout,
 stderr and the read end of a lifeline pipe, with the trial's argv, working dir and environment; the
 server forks a worker, reaps it and sends the client its wait status. The worker:
@@ -48,6 +49,9 @@ from importlib.machinery import SourceFileLoader
 HEADER = struct.Struct("!Q")
 """A request: the payload's length, sent with the four file descriptors, then the JSON payload."""
 MAX_REQUEST = 16 << 20
+MODULES_NAME = "modules"
+"""Beside the socket: the top-level names of every module imported when the server is ready, one per
+line (a job whose own dirs provide one of them would import its own copy in a fresh process)."""
 
 
 def _quiet_imports(script_dir: str, modules: list[str]) -> str | None:
@@ -376,6 +380,8 @@ def main(argv: list[str]) -> object:
     if reason:
         print(f"not-ready: {reason}", flush=True)
         return 0
+    with open(os.path.join(os.path.dirname(path), MODULES_NAME), "w") as names:  # (warm.imported_modules)
+        names.write("".join(f"{name}\n" for name in sorted({m.partition(".")[0] for m in sys.modules})))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)

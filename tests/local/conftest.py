@@ -86,6 +86,19 @@ def no_clarify(text: str) -> str:
     return strip_section(text, "data_quality") if "\ndata_quality:\n" in text else text
 
 
+def checkout_env(**extra: str) -> dict[str, str]:
+    """The environment of a subprocess that is to import this checkout's package: REPO first on
+    PYTHONPATH, unless the interpreter imports the package from REPO anyway (an editable install of
+    this checkout), so that its jobs have the import environment of this process's own runs and
+    share its warm pool's servers (tests/conftest.py)."""
+    import lgbm_pipeline_compiler
+
+    env = {**os.environ, **extra}
+    if Path(lgbm_pipeline_compiler.__file__).resolve().parents[1] != REPO:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return env
+
+
 @pytest.fixture
 def make_spec(tmp_path):
     def make(text: str, scripts: dict[str, str] | None = None) -> Path:
@@ -167,7 +180,7 @@ SHARED_RUNS = {
 
 
 @pytest.fixture(scope="session")
-def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
+def _launched(request, tmp_path_factory, warm_pool_env) -> dict[str, _Launch]:
     """Starts every shared run that a test of this session uses, all at once, each compiled
     beforehand into its work dir by this process (which imports the SageMaker SDK once for all of
     them): each `run` finds its definition up to date and compiles nothing, as a repeated run does."""
@@ -181,9 +194,7 @@ def _launched(request, tmp_path_factory) -> dict[str, _Launch]:
         )
     needed = sorted({name for item in request.session.items for name in item.fixturenames} & set(SHARED_RUNS))
     launches: dict[str, _Launch] = {}
-    # This checkout's package, wherever the interpreter's editable install points.
-    path = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+    env = checkout_env(**warm_pool_env)
     for name in needed:
         text, arguments, default_work_dir = SHARED_RUNS[name]
         project = tmp_path_factory.mktemp(name.replace("_", "-"))

@@ -24,8 +24,9 @@ import pytest
 from lgbm_pipeline_compiler.cli import main
 from lgbm_pipeline_compiler.local.records import RunStore
 from lgbm_pipeline_compiler.local.registry import LocalRegistry
+from lgbm_pipeline_compiler.local.warm_jobs import POOL
 
-from .conftest import FAST_TRIALS, REPO, fast_spec_text, no_clarify
+from .conftest import FAST_TRIALS, checkout_env, fast_spec_text, no_clarify
 
 pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
 
@@ -45,6 +46,26 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def warm_workers(folder: str, work: Path) -> list[str]:
+    """The workers of the warm servers in ``folder`` (a warm pool's, which other runs may use too)
+    working in ``work``: processes forked from a server, in the working dir of a job of ``work``."""
+    servers = {line.split(":")[0] for line in processes_mentioning(folder) if "warm_server.py" in line}
+    workers = []
+    for pid in servers:
+        try:
+            children = (Path("/proc") / pid / "task" / pid / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                cwd = os.readlink(f"/proc/{child}/cwd")
+            except OSError:
+                continue
+            if cwd.startswith(f"{work}/"):
+                workers.append(f"{child} (of {pid}) in {cwd}")
+    return workers
+
+
 def trial_state(work: Path) -> tuple[set[str], set[str]]:
     """(completed, cut short): trial names with and without their result.json."""
     trials = [t for t in work.glob("runs/*/steps/Tune/trials/*") if t.is_dir()]
@@ -52,14 +73,13 @@ def trial_state(work: Path) -> tuple[set[str], set[str]]:
     return done, {t.name for t in trials} - done
 
 
-def test_kill_9_during_tune_then_resume_completes_with_one_version(tmp_path, capsys):
+def test_kill_9_during_tune_then_resume_completes_with_one_version(tmp_path, capsys, warm_pool_env):
     spec = tmp_path / "census.yaml"
     spec.write_text(no_clarify(fast_spec_text()))
     work = tmp_path / "work"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
+    env = checkout_env(
+        **warm_pool_env
+    )  # (its trials: workers of the worker's warm servers, which outlive the runner)
     command = [sys.executable, "-m", "lgbm_pipeline_compiler.cli", "run", str(spec), "--local",
                "--work-dir", str(work)]  # fmt: skip
     with (tmp_path / "out.txt").open("w") as out, (tmp_path / "err.txt").open("w") as err:
@@ -80,15 +100,17 @@ def test_kill_9_during_tune_then_resume_completes_with_one_version(tmp_path, cap
             runner.kill()
             runner.wait()
     deadline = time.monotonic() + 15
-    while processes_mentioning(str(work)):
-        assert time.monotonic() < deadline, processes_mentioning(str(work))  # an orphan survived
-        time.sleep(0.1)
+    while processes_mentioning(str(work)) or warm_workers(warm_pool_env[POOL], work):
+        left = processes_mentioning(str(work)) + warm_workers(warm_pool_env[POOL], work)
+        assert time.monotonic() < deadline, left
+        time.sleep(0.1)  # (an orphan survived: a job, or a trial's warm worker, which outlives its client)
 
     completed, cut_short = trial_state(work)
     assert completed and cut_short, (completed, cut_short)
     (run,) = RunStore(work).list()
     assert run.status == "Failed" and "ended without recording an end" in run.failure_reason
     assert run.steps["Tune"].status == "Failed" and run.steps["Evaluate"].status == "NotExecuted"
+    assert "a server of the open warm pool" in Path(run.steps["Tune"].log).read_text()  # (its workers: above)
 
     code = main(["run", str(spec), "--local", "--resume", run.id, "--work-dir", str(work)])
     err = capsys.readouterr().err

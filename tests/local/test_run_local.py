@@ -109,7 +109,9 @@ def test_run_summary_json_and_runs_listing(clarify_run, capsys):
     assert [s["name"] for s in record["steps"]][:2] == ["Preprocess", "Tune"]
     assert (work / "runs" / execution.id / "pipeline.json").is_file()
     preprocess = Path(record["steps"][0]["log"]).read_text().splitlines()
-    assert preprocess[0].startswith("note: the job runs in a worker forked from the run's warm server")
+    assert preprocess[0].startswith(
+        "note: the job runs in a worker forked from a warm server of the warm pool"
+    )
     assert preprocess[1].startswith("$ ") and "/preprocessing.py " in preprocess[1]
 
 

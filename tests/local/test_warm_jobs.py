@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lgbm_pipeline_compiler.local import warm_jobs
+from lgbm_pipeline_compiler.local import warm, warm_jobs
 from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
 from lgbm_pipeline_compiler.local.processes import Jobs
 
@@ -143,8 +143,8 @@ def test_runs_in_a_warm_pool_share_one_server_and_each_job_still_dies_with_its_r
         out, log = run(root, first, "ok", jobs=first_jobs)
         assert "forked from a warm server of this process's warm_pool" in log
         assert out == run(root, None, "ok")[0]
-        server = first.server()[0]
-        assert server is not None and second.server()[0] is server and pool.server(first.env)[0] is server
+        owned = pool.server(first.env)[0]  # (the pool's; each run holds it as Borrowed)
+        assert owned is not None and first.server()[0] == second.server()[0] == warm.Borrowed(owned.folder)
         assert not (tmp_path / "first").exists() and not (tmp_path / "second").exists()
 
         (root / "code" / "sleeper.py").write_text(SLEEPER)
@@ -177,7 +177,42 @@ def test_runs_in_a_warm_pool_share_one_server_and_each_job_still_dies_with_its_r
         else:
             pytest.fail(f"the worker {worker} of the stopped run still runs")
         first.close()
-        assert server.proc.poll() is None  # the pool's server outlives its runs
+        assert owned.proc.poll() is None  # the pool's server outlives its runs
         assert run(root, warm_jobs.WarmJobs(Jobs(), tmp_path / "third", cores=2), "ok")[0] == out
         first_jobs.close()
-    assert server.proc.wait(10) is not None  # the pool closed: its server ended
+    assert owned.proc.wait(10) is not None  # the pool closed: its server ended
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from lgbm_pipeline_compiler.local import warm_jobs
+from lgbm_pipeline_compiler.local.processes import Jobs
+
+server, reason = warm_jobs.WarmJobs(Jobs(), Path(sys.argv[1]), cores=2).server()
+print(type(server).__name__, getattr(server, "folder", None), reason)
+"""
+
+
+def test_a_process_started_with_the_pools_environment_asks_it_for_its_servers(tmp_path, no_warm_pool):
+    """A run in another process (``lgbm-pipeline run`` from a sweep) with WarmPool.environ() in its
+    environment gets the pool's server for its import environment instead of starting its own;
+    once the pool is closed, it is told why and would start its own."""
+    import subprocess
+
+    with warm_jobs.warm_pool() as pool:
+        env = {**os.environ, **pool.environ()}
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, str(tmp_path / "own")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert child.returncode == 0, child.stderr
+        served = pool.server({**env, "OMP_NUM_THREADS": "2"})[0]
+        assert child.stdout.split() == ["Borrowed", str(served.folder)] and pool._started == 1
+        assert not (tmp_path / "own").exists()
+        folder = env[warm_jobs.POOL]
+    server, reason = warm_jobs._ask(folder, env)
+    assert server is None and reason.startswith(f"the warm pool {warm_jobs.POOL}={folder} does not answer (")

@@ -95,7 +95,7 @@ def assert_own_groups(server: dict, workers: list[dict], clients: list[dict]) ->
     assert len(client_groups) == 2 and server["pgid"] not in client_groups  # each job its own group
 
 
-def test_a_stopped_run_kills_its_warm_workers(tmp_path):
+def test_a_stopped_run_kills_its_warm_workers(tmp_path, no_warm_pool):
     work = tmp_path / "work"
     jobs = Jobs()
     step = tune_step({"seed": ["1", "2"]}, {}, ("train",))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import signal
 import tarfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lgbm_pipeline_compiler.local import warm
+from lgbm_pipeline_compiler.local import warm, warm_jobs
 from lgbm_pipeline_compiler.local.context import StepContext, StepFailed
 from lgbm_pipeline_compiler.local.executors import tuning
 from lgbm_pipeline_compiler.local.processes import Jobs
@@ -190,7 +191,7 @@ def run_both(tmp_path: Path, monkeypatch, code: bytes, step: dict) -> tuple[dict
 
 
 def test_warm_and_cold_trials_of_train_py_are_identical_and_a_bad_hyperparameter_fails_alone(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, no_warm_pool
 ):
     step = tune_step(
         {"num_leaves": ["4", "1", "12"]},
@@ -229,7 +230,9 @@ def test_a_custom_script_sees_what_a_cold_trial_sees_and_ends_the_same_way(tmp_p
         monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
     step = tune_step({"mode": ["ok", "exit", "raise", "kill"]}, {}, ("train",))
     cold, warm_, _, warm_log = run_both(tmp_path, monkeypatch, archive({"train.py": PROBE}), step)
-    assert "imported numpy" in warm_log
+    assert (
+        "imported numpy" in warm_log and "a server of the open warm pool" in warm_log
+    )  # (tests/conftest.py)
 
     def strip(found: dict, preloaded: bool) -> list[str]:
         """Drop the two lines that differ, from the logs and the failures' log tails."""
@@ -314,3 +317,34 @@ def test_preloads_are_the_allowlisted_top_level_imports_in_order():
     )
     assert warm.preloads(source) == ["lightgbm", "numpy", "sklearn.metrics", "pandas.api.types"]
     assert warm.preloads(b"def broken(:\n") == []
+
+
+def test_trials_take_the_warm_pools_server_unless_the_script_or_its_dir_needs_one_of_their_own(no_warm_pool):
+    """A pool's server imported numpy, pandas, sklearn.metrics and lightgbm with no code dir: a
+    step whose script imports nothing else at its top level, and whose script dir provides none of
+    the modules the server imported (which a cold trial would import from there), takes it."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with warm_jobs.warm_pool() as pool:
+        server, note = warm_jobs.pooled_trials(
+            archive({"train.py": "import numpy, lightgbm\n"}), "train.py", env
+        )
+        assert server == warm.Borrowed(pool.server(env)[0].folder)
+        assert "a server of the open warm pool" in note and server.close() == ""  # (it stays up)
+        imported = warm.imported_modules(server.folder)
+        assert {"numpy", "pandas", "sklearn", "lightgbm", "scipy", "json"} <= imported
+        elsewhere = {"src/train.py": "import pandas\n", "numpy.py": "", "src/notes/README": ""}
+        assert warm_jobs.pooled_trials(archive(elsewhere), "src/train.py", env)[0] == server
+        for files, program, why in (
+            ({"train.py": "import numpy\n", "numpy.py": ""}, "train.py", "the code dir has its own numpy"),
+            ({"src/train.py": "import numpy\n", "src/dateutil/parser.py": ""}, "src/train.py",
+             "the code dir has its own dateutil"),  # (pandas imports it)
+            ({"train.py": "import json\nimport pandas\n", "json.py": ""}, "train.py", "the code dir has its own json"),
+            ({"train.py": "import numpy, scipy.stats\n"}, "train.py", "train.py imports scipy.stats"),
+            ({"train.py": "import json\n"}, "train.py", "train.py imports none of them"),
+        ):  # fmt: skip
+            assert warm_jobs.pooled_trials(archive(files), program, env) == (None, why)
+        assert pool._started == 1
+    assert warm_jobs.pooled_trials(archive({"train.py": "import numpy\n"}), "train.py", env) == (
+        None,
+        "no warm pool is open",
+    )

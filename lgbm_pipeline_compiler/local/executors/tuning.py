@@ -16,7 +16,8 @@ sha256. Any other trial dir, an interrupted one above all, is deleted and the tr
 Trials run warm (local/warm.py) when they can: forked from one process that imported the script's
 heavy libraries once, each still a job of its own with the output, exit code and model of a cold
 trial; the first trial that runs starts the server (a resumed step that reuses every trial starts
-none). ``LGBM_PIPELINE_COLD_TRIALS=1`` runs each in a fresh process.
+none), or takes one of the open warm pool's (local/warm_jobs.py). ``LGBM_PIPELINE_COLD_TRIALS=1``
+runs each in a fresh process.
 
 A trial on several instances (InstanceCount > 1: data-parallel training) runs as one process per
 host, each in a container of its own under ``trials/{name}/hosts/`` (local/distributed.py), cold.
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ...emit import render_json
-from .. import distributed, paths, warm
+from .. import distributed, paths, warm, warm_jobs
 from ..context import StepContext, StepFailed, python
 from ..processes import shared_jobs
 from ..sampling import sample
@@ -138,7 +139,7 @@ class _Trials:
         self.reused: list[str] = []
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
-        self._warm: warm.WarmTrials | None = None
+        self._warm: warm.WarmTrials | warm.Borrowed | None = None
         self._warm_tried = False
 
     def env(self, **per_trial: str) -> dict[str, str]:
@@ -150,12 +151,14 @@ class _Trials:
             "OMP_NUM_THREADS": str(max(1, self.ctx.cores // (self.parallel * self.instances))),
         }
 
-    def warm_server(self) -> warm.WarmTrials | None:
+    def warm_server(self) -> warm.WarmTrials | warm.Borrowed | None:
         """The step's warm trial server, started by the first trial that runs (None: trials run cold)."""
         with self._warm_lock:
             if not self._warm_tried:
                 self._warm_tried = True
-                self._warm, note = warm.start(self.ctx, self.code_archive, self.program, self.env())
+                self._warm, note = warm_jobs.pooled_trials(self.code_archive, self.program, self.env())
+                if self._warm is None:
+                    self._warm, note = warm.start(self.ctx, self.code_archive, self.program, self.env())
                 with self._lock:
                     self.ctx.log.write(f"{note}\n")
                     self.ctx.log.flush()
