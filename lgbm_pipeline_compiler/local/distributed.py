@@ -43,6 +43,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .context import StepContext, StepFailed
 from .processes import NO_PROXY_ENV, Jobs, JobsStopped, shared_jobs
@@ -192,8 +193,11 @@ def _status(code: int) -> str:
     return f"exited with {code}"
 
 
-def run_hosts(hosts: list[Host], jobs: Jobs | None, max_runtime: float, isolated: bool) -> str:
-    """Run every host at once; the first host's output, or StepFailed naming the first host that
+def run_hosts(
+    hosts: list[Host], jobs: Jobs | None, max_runtime: float, isolated: bool, server: Any = None
+) -> str:
+    """Run every host at once (each in a worker of the Tune step's warm ``server`` where there is
+    one, as its trials run); the first host's output, or StepFailed naming the first host that
     failed (the others are killed at once) or the runtime limit."""
     jobs = jobs or shared_jobs()
     log = hosts[0].ctx.log
@@ -205,7 +209,8 @@ def run_hosts(hosts: list[Host], jobs: Jobs | None, max_runtime: float, isolated
         for host in hosts:
             env = {**host.env, **NO_PROXY_ENV} if isolated else host.env  # (hosts talk on loopback)
             try:
-                proc = jobs.start(host.command, cwd=host.cwd, env=env)
+                command = server.command(host.command) if server is not None else host.command
+                proc = jobs.start(command, cwd=host.cwd, env=env)
             except JobsStopped as err:
                 raise StepFailed(str(err)) from None
             procs.append(proc)
@@ -297,5 +302,5 @@ def run_job(trials, sub: StepContext, hyperparameters: dict[str, str]) -> tuple[
             )
             env[MACHINES_ENV] = machines
             cluster.append(Host(host, ctx, command, env, code))
-        text = run_hosts(cluster, sub.jobs, limit, sub.isolated)
+        text = run_hosts(cluster, sub.jobs, limit, sub.isolated, trials.warm_server())
     return text, [h.ctx.local_path("/opt/ml/model") for h in cluster]

@@ -24,7 +24,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from step_jobs import SCRIPTS, run_script
 
-from lgbm_pipeline_compiler.local import distributed
+from lgbm_pipeline_compiler.local import distributed, warm_jobs
 from lgbm_pipeline_compiler.local.api import run_spec
 from lgbm_pipeline_compiler.local.context import StepFailed
 from lgbm_pipeline_compiler.local.processes import Jobs
@@ -89,6 +89,7 @@ def test_parallel_trials_each_form_their_own_network_on_ports_of_their_own(dist_
     assert not set(machines[0]) & set(machines[1]), machines
     summaries = execution.steps["Tune"].properties["TrainingJobSummaries"]
     assert [s["TrainingJobStatus"] for s in summaries] == ["Completed", "Completed"]
+    assert "trials run in workers forked from" in Path(execution.steps["Tune"].log).read_text()  # hosts too
 
 
 def _split_dir(work: Path, execution, name: str) -> Path:
@@ -205,6 +206,17 @@ def test_two_instance_model_is_within_0_01_auc_of_the_single_instance_model(dist
     assert booster.num_trees() > 0
 
 
+def distributed_code(trial: Path) -> bytes:
+    """The trial's code (a host's /opt/ml/code) as its code archive."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        code = trial / "hosts" / "algo-1" / "container" / "code"
+        for path in sorted(code.rglob("*")):
+            if path.is_file():
+                tar.add(path, str(path.relative_to(code)))
+    return raw.getvalue()
+
+
 def _hosts(trial: Path, tmp_path: Path, second: list[str]) -> list[distributed.Host]:
     """algo-1 runs train.py on its shard from the finished run (in a fresh copy of its container);
     algo-2 runs ``second``."""
@@ -236,21 +248,27 @@ def _hosts(trial: Path, tmp_path: Path, second: list[str]) -> list[distributed.H
 
 
 @pytest.mark.parametrize(
-    ("second", "status"),
+    ("second", "status", "warm"),
     [
-        ("import sys, time; time.sleep(1); sys.exit(3)", "exited with 3"),
-        ("import os, time; time.sleep(1); os.abort()", "was killed by SIGABRT"),
+        ("import sys, time; time.sleep(1); sys.exit(3)", "exited with 3", False),
+        ("import sys, time; time.sleep(1); sys.exit(3)", "exited with 3", True),
+        ("import os, time; time.sleep(1); os.abort()", "was killed by SIGABRT", False),
     ],
+    ids=["exit", "exit-warm", "abort"],
 )
-def test_a_dying_host_fails_the_job_at_once_and_stops_the_others(dist_run, tmp_path, second, status):
+def test_a_dying_host_fails_the_job_at_once_and_stops_the_others(dist_run, tmp_path, second, status, warm):
     """algo-1 waits on the network for a peer that is gone: the job fails within seconds, naming
-    the host, and algo-1's process group is killed."""
+    the host, and algo-1's process group is killed; also with both hosts in workers of a warm
+    server (the session's warm pool's, as a Tune step's hosts run)."""
     _, _, trial = dist_run
-    hosts = _hosts(trial, tmp_path, [sys.executable, "-c", second])
+    (tmp_path / "second.py").write_text(second)
+    hosts = _hosts(trial, tmp_path, [sys.executable, str(tmp_path / "second.py")])
+    server = warm_jobs.pooled_trials(distributed_code(trial), "train.py", hosts[0].env)[0] if warm else None
+    assert (server is not None) == warm
     with Jobs() as jobs:
         began = time.monotonic()
         with pytest.raises(StepFailed) as failed:
-            distributed.run_hosts(hosts, jobs, max_runtime=600, isolated=False)
+            distributed.run_hosts(hosts, jobs, max_runtime=600, isolated=False, server=server)
         took = time.monotonic() - began
         assert jobs.live() == []
     assert str(failed.value).startswith(

@@ -20,7 +20,8 @@ none), or takes one of the open warm pool's (local/warm_jobs.py). ``LGBM_PIPELIN
 runs each in a fresh process.
 
 A trial on several instances (InstanceCount > 1: data-parallel training) runs as one process per
-host, each in a container of its own under ``trials/{name}/hosts/`` (local/distributed.py), cold.
+host, each in a container of its own under ``trials/{name}/hosts/`` (local/distributed.py), warm
+as a single-host trial is.
 """
 
 from __future__ import annotations
