@@ -19,7 +19,8 @@ What a warm job shares with the server that a cold one would not: the modules al
 and Python's hash seed. A job runs cold, with the reason in its step log, when
 ``LGBM_PIPELINE_COLD_JOBS=1``; when its environment differs from the server's in a variable that
 a library reads at import (:data:`IMPORT_ENV`: OpenMP and BLAS thread counts, locale, Python's own
-flags); when a PYTHONPATH entry of the job holds its own copy of a preloaded package; and when the
+flags); when its script's dir or a PYTHONPATH entry of its own holds its own copy of a module the
+server imported (a preloaded package, or one they import: json.py beside the script); and when the
 server is not ready (no fork or Unix sockets, an import failed or wrote output).
 
 Inside :func:`warm_pool`, the runs of one process (a notebook, a sweep, a test session) share their
@@ -319,12 +320,32 @@ class WarmJobs:
         """Why this job must run in a fresh process, or None."""
         return env_reason(env, self.env)
 
+    def _shadowed(self, command: list[str], env: Mapping[str, str], folder: Path) -> str | None:
+        """Why the job's own dirs (its script's, and its PYTHONPATH entries the server did not
+        have) would give a fresh process its own copy of a module the server in ``folder``
+        imported, or None."""
+        imported = warm.imported_modules(folder)
+        known = set(self.env.get("PYTHONPATH", "").split(os.pathsep))
+        entries = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in known]
+        for entry in [str(Path(command[1]).parent), *entries]:
+            try:
+                names = [f"{e.name}/" if e.is_dir() else e.name for e in os.scandir(entry)]
+            except OSError:
+                continue
+            clash = sorted(warm.module_names(names) & imported)
+            if clash:
+                return f"{entry} has its own {', '.join(clash)}"
+        return None
+
     def run(self, ctx: StepContext, command: list[str], env: dict[str, str], cwd: Path | None) -> str:
         """:meth:`StepContext.run_script` of ``python SCRIPT ARGS`` (``command``), warm when it can be."""
         reason = self.why_cold(ctx, env)
         server = None
         if reason is None:
             server, reason = self.server()
+        if server is not None:
+            reason = self._shadowed(command, env, server.folder)
+            server = None if reason else server
         if server is None:
             ctx.log.write(f"note: the job runs in a fresh process ({reason})\n")
             return ctx.run_script(command, env=env, cwd=cwd)

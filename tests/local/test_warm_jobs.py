@@ -5,6 +5,7 @@ script's dir; and each reason to run cold is honoured and said in the step log."
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -97,6 +98,18 @@ def test_each_reason_to_run_cold_is_honoured_and_logged(warm_run, tmp_path, monk
     (own / "numpy").mkdir(parents=True)
     _, log = run(root, service, "ok", PYTHONPATH=f"{root / 'lib'}:{own}")
     assert f"fresh process ({own} has its own numpy)" in log
+    shadow = tmp_path / "shadow"  # a script dir with its own json.py: pandas imported the stdlib's
+    shutil.copytree(root / "code", shadow)
+    (shadow / "json.py").write_text("print('the job dir json')\n")
+    (shadow / "probe.py").write_text("import json\n" + (root / "code" / "probe.py").read_text())
+    command = [sys.executable, str(shadow / "probe.py"), "ok"]
+    job_env = {**service.env, "PYTHONPATH": str(root / "lib")}
+    shadowed = context(root, service)
+    out = warm_jobs.run_script_job(shadowed, command, job_env, cwd=shadow)
+    assert f"fresh process ({shadow} has its own json)" in shadowed.log.getvalue()
+    assert out.startswith("the job dir json\n") and out == warm_jobs.run_script_job(
+        context(root, None), command, job_env, cwd=shadow
+    )
     ctx = context(root, service, isolated=True)  # (warm too: test_isolation_e2e.py)
     assert service.why_cold(ctx, {**service.env}) is None
     monkeypatch.setenv(warm_jobs.COLD_JOBS, "1")
