@@ -43,10 +43,13 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .context import StepContext, StepFailed
 from .processes import NO_PROXY_ENV, Jobs, JobsStopped, shared_jobs
+
+if TYPE_CHECKING:
+    from .warm import Borrowed, WarmTrials
 
 MACHINES_ENV = "LGBM_PIPELINE_MACHINES"  # (cluster.MACHINES_ENV: the scripts import nothing of ours)
 SHARDED = "ShardedByS3Key"
@@ -194,7 +197,11 @@ def _status(code: int) -> str:
 
 
 def run_hosts(
-    hosts: list[Host], jobs: Jobs | None, max_runtime: float, isolated: bool, server: Any = None
+    hosts: list[Host],
+    jobs: Jobs | None,
+    max_runtime: float,
+    isolated: bool,
+    server: WarmTrials | Borrowed | None = None,
 ) -> str:
     """Run every host at once (each in a worker of the Tune step's warm ``server`` where there is
     one, as its trials run); the first host's output, or StepFailed naming the first host that

@@ -299,6 +299,7 @@ class WarmJobs:
         self._jobs, self._folder = jobs, folder
         self._server: warm.WarmTrials | warm.Borrowed | None = None
         self._reason: str | None = None
+        self._imported: set[str] | None = None  # (what the server imported: read once)
         self._pool, self._remote = _pool, os.environ.get(POOL) or None
         if cold_forced():
             self._reason = f"{COLD_JOBS} is set"
@@ -324,7 +325,8 @@ class WarmJobs:
         """Why the job's own dirs (its script's, and its PYTHONPATH entries the server did not
         have) would give a fresh process its own copy of a module the server in ``folder``
         imported, or None."""
-        imported = warm.imported_modules(folder)
+        if self._imported is None:
+            self._imported = warm.imported_modules(folder)
         known = set(self.env.get("PYTHONPATH", "").split(os.pathsep))
         entries = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in known]
         for entry in [str(Path(command[1]).parent), *entries]:
@@ -332,7 +334,7 @@ class WarmJobs:
                 names = [f"{e.name}/" if e.is_dir() else e.name for e in os.scandir(entry)]
             except OSError:
                 continue
-            clash = sorted(warm.module_names(names) & imported)
+            clash = sorted(warm.module_names(names) & self._imported)
             if clash:
                 return f"{entry} has its own {', '.join(clash)}"
         return None

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,18 @@ def no_clarify(text: str) -> str:
     assert "\nclarify:\n" in text, "no_clarify: the spec has no clarify section"
     text = strip_section(text, "clarify")
     return strip_section(text, "data_quality") if "\ndata_quality:\n" in text else text
+
+
+def archive(files: dict[str, str | bytes]) -> bytes:
+    """A code archive (sourcedir.tar.gz) holding ``files`` (name -> text or bytes)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for name, body in sorted(files.items()):
+            data = body.encode() if isinstance(body, str) else body
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
 
 
 def checkout_env(**extra: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ from lgbm_pipeline_compiler.local.runner import RunOptions
 from lgbm_pipeline_compiler.local.store import ObjectStore
 
 from ..spec_edits import strip_section
-from .conftest import CENSUS, replace_all
+from .conftest import CENSUS, archive, replace_all
 
 pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
 
@@ -208,13 +208,8 @@ def test_two_instance_model_is_within_0_01_auc_of_the_single_instance_model(dist
 
 def distributed_code(trial: Path) -> bytes:
     """The trial's code (a host's /opt/ml/code) as its code archive."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        code = trial / "hosts" / "algo-1" / "container" / "code"
-        for path in sorted(code.rglob("*")):
-            if path.is_file():
-                tar.add(path, str(path.relative_to(code)))
-    return raw.getvalue()
+    code = trial / "hosts" / "algo-1" / "container" / "code"
+    return archive({str(p.relative_to(code)): p.read_bytes() for p in code.rglob("*") if p.is_file()})
 
 
 def _hosts(trial: Path, tmp_path: Path, second: list[str]) -> list[distributed.Host]:

@@ -22,7 +22,7 @@ from lgbm_pipeline_compiler.local.executors import tuning
 from lgbm_pipeline_compiler.local.processes import Jobs
 from lgbm_pipeline_compiler.local.store import ObjectStore
 
-from .conftest import REPO, job_context
+from .conftest import REPO, archive, job_context
 
 pytestmark = pytest.mark.long_running  # (handed out early: tests/conftest.py)
 
@@ -72,17 +72,6 @@ elif args.mode == "kill":
 """
 """A custom script: how it sees its process, and each way a script ends."""
 SLEEPER = "import os, time\nimport numpy\nprint(os.getpid(), flush=True)\ntime.sleep(300)\n"
-
-
-def archive(files: dict[str, str | bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for name, body in sorted(files.items()):
-            data = body.encode() if isinstance(body, str) else body
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
 
 
 def bundled_code() -> bytes:
